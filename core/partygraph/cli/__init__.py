@@ -1,0 +1,11 @@
+"""The ``partygraph`` command line.
+
+``partygraph [--config FILE] COMMAND``. Without ``--config``, ``./partygraph.toml``
+is used when present, else the embedded default. Every command that reports
+data takes ``--json``. Exit status: 0 success, 2 bad input or invalid config
+(message on stderr, nothing written), 1 internal failure.
+"""
+
+from partygraph.cli.app import cli, main, pass_toolkit
+
+__all__ = ["cli", "main", "pass_toolkit"]

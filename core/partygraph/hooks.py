@@ -1,0 +1,140 @@
+"""A typed facade over the plugin manager: every hook call site is type-checked.
+
+Per-plugin hooks are called implementation by implementation, in the
+deterministic plugin order, so each answer is attributed to its plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from partygraph.hookspecs import PER_PLUGIN_HOOKS
+
+if TYPE_CHECKING:
+    import click
+    from sqlalchemy import Table
+
+    from partygraph.model import Party, RoleAssignment
+    from partygraph.reading import GraphReader
+    from partygraph.storage.migrations import MigrationSource
+    from partygraph.toolkit import Toolkit
+    from partygraph.vocabulary import InteractionType, PartyKind, RecordType, RelationshipType
+    from partygraph.writing import WriteBatch, WriteSession
+
+__all__ = ["Hooks"]
+
+
+class Hooks:
+    """Typed calls into one toolkit's plugins."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self._manager = manager
+
+    def each(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a per-plugin hook; ``(plugin name, answer)`` for every non-None answer."""
+        assert name in PER_PLUGIN_HOOKS or name.startswith("partygraph_"), name
+        caller = getattr(self._manager.hook, name)
+        answers: list[tuple[str, Any]] = []
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            args = [kwargs[arg] for arg in impl.argnames]
+            answer = impl.function(*args)
+            if answer is not None:
+                answers.append((impl.plugin_name, answer))
+        return answers
+
+    def _each_item(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        return [(plugin, item) for plugin, items in self.each(name, **kwargs) for item in items]
+
+    # -- configuration and vocabulary ------------------------------------------------
+
+    def config_schemas(self) -> dict[str, Mapping[str, Any]]:
+        """Each plugin's settings schema, by plugin name."""
+        return dict(self.each("partygraph_config_schema"))
+
+    def configure(self, settings: Mapping[str, Mapping[str, Any]], toolkit: Toolkit) -> None:
+        """Hand each plugin its own settings."""
+        caller = self._manager.hook.partygraph_configure
+        for impl in reversed(caller.get_hookimpls()):
+            values = {"settings": settings.get(impl.plugin_name, {}), "toolkit": toolkit}
+            impl.function(*[values[arg] for arg in impl.argnames])
+
+    def party_kinds(self) -> list[tuple[str, PartyKind]]:
+        """Registered party kinds, with the plugin that registered each."""
+        return self._each_item("partygraph_party_kinds")
+
+    def relationship_types(self) -> list[tuple[str, RelationshipType]]:
+        """Registered relationship types, with their plugins."""
+        return self._each_item("partygraph_relationship_types")
+
+    def interaction_types(self) -> list[tuple[str, InteractionType]]:
+        """Registered interaction types, with their plugins."""
+        return self._each_item("partygraph_interaction_types")
+
+    def record_types(self) -> list[tuple[str, RecordType]]:
+        """Registered interchange record types, with their plugins."""
+        return self._each_item("partygraph_record_types")
+
+    def tables(self) -> list[tuple[str, Table]]:
+        """Tables contributed by plugins."""
+        return self._each_item("partygraph_tables")
+
+    def migrations(self) -> list[tuple[str, MigrationSource]]:
+        """Migration sources, in plugin order (the core's first)."""
+        return self.each("partygraph_migrations")
+
+    def cli_commands(self) -> list[tuple[str, click.Command]]:
+        """Command-line commands contributed by plugins."""
+        return self._each_item("partygraph_cli_commands")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def before_write(self, batch: WriteBatch, session: WriteSession) -> None:
+        """Let every plugin check (and refuse or withhold items of) a batch."""
+        self._manager.hook.partygraph_before_write(batch=batch, session=session)
+
+    def after_write(self, batch: WriteBatch, session: WriteSession) -> None:
+        """Let every plugin react to a written batch."""
+        self._manager.hook.partygraph_after_write(batch=batch, session=session)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def roles(self, party: Party, as_of: datetime, graph: GraphReader) -> list[RoleAssignment]:
+        """Every plugin's role assignments for *party*, stamped with the plugin's name."""
+        found: list[RoleAssignment] = []
+        for plugin, answer in self.each("partygraph_roles", party=party, as_of=as_of, graph=graph):
+            for role in answer:
+                found.append(role if role.plugin else attrs.evolve(role, plugin=plugin))
+        return found
+
+    def view_sections(
+        self, party: Party, as_of: datetime, graph: GraphReader
+    ) -> dict[str, Mapping[str, Any]]:
+        """Each plugin's section of the 360-degree view."""
+        return dict(self.each("partygraph_view_section", party=party, as_of=as_of, graph=graph))
+
+    def metrics(
+        self, party: Party, as_of: datetime, graph: GraphReader
+    ) -> dict[str, Mapping[str, Any]]:
+        """Each plugin's figures for *party*."""
+        return dict(self.each("partygraph_metrics", party=party, as_of=as_of, graph=graph))
+
+    # -- data subjects -------------------------------------------------------------------
+
+    def export_subject(self, party: Party, graph: GraphReader) -> dict[str, Any]:
+        """Each plugin's export of a data subject."""
+        return dict(self.each("partygraph_export_subject", party=party, graph=graph))
+
+    def erase_subject(self, party: Party, session: WriteSession) -> dict[str, Any]:
+        """Each plugin's erasure report for a data subject."""
+        return dict(self.each("partygraph_erase_subject", party=party, session=session))
+
+
+def _flatten(items: Iterable[Iterable[Any]]) -> list[Any]:
+    return [item for group in items for item in group]

@@ -1,0 +1,368 @@
+"""The hook specification: everything a plugin can do, grouped by lifecycle.
+
+A plugin is an object (a module, or an instance of a class named by its entry
+point) with functions named like the hooks below and marked with
+:data:`partygraph.hookimpl`. Implementations take only the parameters they
+need. New parameters may be added to a hook; none is ever removed.
+
+Hooks marked *per plugin* are called once for each plugin that implements
+them, so the toolkit can tell whose answer is whose (the ``plugin`` field of a
+role assignment, a plugin's section of the 360-degree view); wrappers do not
+apply to them. The others are ordinary pluggy calls, in the deterministic
+plugin order, and may be wrapped with ``@hookimpl(wrapper=True)``.
+
+Bulk paths call hooks once per batch, never once per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from sqlalchemy import Table
+
+    from partygraph.model import Party, RoleAssignment
+    from partygraph.reading import GraphReader
+    from partygraph.storage.migrations import MigrationSource
+    from partygraph.toolkit import Toolkit
+    from partygraph.vocabulary import InteractionType, PartyKind, RecordType, RelationshipType
+    from partygraph.writing import WriteBatch, WriteSession
+
+__all__ = ["PER_PLUGIN_HOOKS", "hookimpl", "hookspec"]
+
+PROJECT = "partygraph"
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementations.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: Hooks called once per implementing plugin, so that answers carry their plugin's name.
+PER_PLUGIN_HOOKS = frozenset(
+    {
+        "partygraph_config_schema",
+        "partygraph_configure",
+        "partygraph_roles",
+        "partygraph_view_section",
+        "partygraph_metrics",
+        "partygraph_export_subject",
+        "partygraph_erase_subject",
+    }
+)
+
+# -- 1. Configuration --------------------------------------------------------------------
+
+
+@hookspec
+def partygraph_config_schema() -> Mapping[str, Any] | None:
+    """Return the JSON Schema of this plugin's settings (``[plugins.<name>]``).
+
+    Per plugin; called once when a toolkit opens, before any other hook but
+    registration. The schema is composed into the config schema under
+    ``/properties/plugins/properties/<name>``; give every optional property a
+    ``default`` (the toolkit fills them in) and ``additionalProperties: false``.
+    List keys removed by a newer version under ``x-removed`` (key -> hint) so
+    old configs warn instead of failing. Must not raise.
+
+    Example::
+
+        @hookimpl
+        def partygraph_config_schema():
+            return {
+                "title": "b2c",
+                "description": "Settings of the b2c plugin.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"currency": {"type": "string", "default": "EUR"}},
+            }
+    """
+
+
+@hookspec
+def partygraph_configure(settings: Mapping[str, Any], toolkit: Toolkit) -> None:
+    """Receive this plugin's validated settings, defaults filled in.
+
+    Per plugin; called once when a toolkit opens, after the config is valid
+    and before the vocabulary is collected. Keep the settings on ``self``
+    (plugins that hold settings are classes: the toolkit makes one instance
+    per toolkit, so two toolkits never share state). May raise
+    :class:`partygraph.errors.ValidationError` for a combination of settings
+    a schema cannot express.
+
+    Example::
+
+        @hookimpl
+        def partygraph_configure(self, settings):
+            self.currency = settings["currency"]
+    """
+
+
+# -- 2. Vocabulary and storage ------------------------------------------------------------
+
+
+@hookspec
+def partygraph_party_kinds() -> Iterable[PartyKind]:
+    """Return the party kinds this plugin registers.
+
+    Called once when a toolkit opens. A name registered by two plugins stops
+    the toolkit with an error naming both. Must not write.
+
+    Example::
+
+        @hookimpl
+        def partygraph_party_kinds():
+            return [PartyKind("household", label="Household")]
+    """
+
+
+@hookspec
+def partygraph_relationship_types() -> Iterable[RelationshipType]:
+    """Return the relationship types this plugin registers.
+
+    Called once when a toolkit opens. Each type gives a label per direction,
+    allowed source and target kinds, allowed roles and cardinality rules.
+
+    Example::
+
+        @hookimpl
+        def partygraph_relationship_types():
+            return [
+                RelationshipType(
+                    "member_of", label="member of", inverse_label="has member",
+                    source_kinds={"person"}, target_kinds={"household"},
+                    roles={"head", "partner", "dependent", "other"},
+                    cardinality=[Cardinality(per="target", role="head", max=1,
+                                             on_excess="end_previous")],
+                )
+            ]
+    """
+
+
+@hookspec
+def partygraph_interaction_types() -> Iterable[InteractionType]:
+    """Return the interaction types this plugin registers.
+
+    Called once when a toolkit opens. Each type names its participant roles,
+    its payload's JSON Schema and the purposes it is processed for.
+
+    Example::
+
+        @hookimpl
+        def partygraph_interaction_types():
+            return [
+                InteractionType(
+                    "trip", roles={"rider", "driver"}, required_roles=("rider", "driver"),
+                    payload={"type": "object", "properties": {"fare": {"type": "number"}}},
+                    purposes=("service",),
+                )
+            ]
+    """
+
+
+@hookspec
+def partygraph_record_types() -> Iterable[RecordType]:
+    """Return further interchange record types (beyond party, relationship, interaction).
+
+    Called once when a toolkit opens. Lines of a JSON Lines file whose only key
+    is the record type's name are validated with its schema and handed to its
+    ``apply`` in batches, inside the import's transaction.
+
+    Example::
+
+        @hookimpl
+        def partygraph_record_types(self):
+            return [RecordType("consent", schema=CONSENT_SCHEMA, apply=self.apply_consents)]
+    """
+
+
+@hookspec
+def partygraph_tables() -> Iterable[Table]:
+    """Return the SQLAlchemy tables this plugin stores its own data in.
+
+    Called once when a toolkit opens. Tables are created and upgraded by the
+    plugin's migrations (:func:`partygraph_migrations`); listing them here lets
+    the toolkit check the schema and lets a privacy plugin scan them. Prefix
+    table names with the plugin's name.
+
+    Example::
+
+        @hookimpl
+        def partygraph_tables():
+            return [ConsentRow.__table__]
+    """
+
+
+@hookspec
+def partygraph_migrations() -> MigrationSource | None:
+    """Return the folder of this plugin's Alembic revision scripts.
+
+    Called when a toolkit opens (and by ``partygraph db upgrade``). Each plugin
+    has its own version table, so enabling a plugin later adds its tables and
+    disabling it leaves them alone.
+
+    Example::
+
+        @hookimpl
+        def partygraph_migrations():
+            return MigrationSource("b2c", Path(__file__).parent / "migrations")
+    """
+
+
+@hookspec
+def partygraph_cli_commands() -> Iterable[click.Command]:
+    """Return click commands (or groups) to add to the ``partygraph`` command line.
+
+    Called when the command line starts, only for enabled plugins. A command
+    receives the open toolkit with ``partygraph.cli.pass_toolkit``.
+
+    Example::
+
+        @hookimpl
+        def partygraph_cli_commands():
+            return [segment_group]
+    """
+
+
+# -- 3. Writing ---------------------------------------------------------------------------
+
+
+@hookspec
+def partygraph_before_write(batch: WriteBatch, session: WriteSession) -> None:
+    """Check a batch before the core writes it; refuse it or some of its items.
+
+    Called inside the write's transaction once per batch and per phase (a
+    batch holds parties, or relationships, or records of one plugin type, or
+    interactions), after the core's own validation. Raise
+    :class:`partygraph.errors.WriteRefused` to refuse the whole write (nothing
+    is written); call ``batch.refuse(item, reason)`` to refuse one item
+    (an error in all-or-nothing mode, a rejected line with ``--skip-invalid``);
+    call ``batch.withhold(item, reason)`` after storing an item elsewhere
+    (a quarantine) so the core does not write it. ``session.context`` says who
+    writes and why. A privacy gate is best written as a wrapper.
+
+    Example::
+
+        @hookimpl
+        def partygraph_before_write(batch, session):
+            for interaction in batch.interactions:
+                if interaction.type == "purchase" and not interaction.payload.get("lines"):
+                    batch.refuse(interaction, "a purchase needs at least one line")
+    """
+
+
+@hookspec
+def partygraph_after_write(batch: WriteBatch, session: WriteSession) -> None:
+    """React to a batch the core has just written: derived writes, counters, audit.
+
+    Called inside the same transaction, once per batch and phase; the batch's
+    items now carry their ids. Raising rolls back everything, the core's rows
+    and every plugin's derived writes included.
+
+    Example::
+
+        @hookimpl
+        def partygraph_after_write(batch, session):
+            if batch.interactions:
+                session.connection.execute(
+                    usage.insert(), [{"actor": session.context.actor, "n": len(batch)}]
+                )
+    """
+
+
+# -- 4. Reading ---------------------------------------------------------------------------
+
+
+@hookspec
+def partygraph_roles(
+    party: Party, as_of: datetime, graph: GraphReader
+) -> Iterable[RoleAssignment] | None:
+    """Say which roles *party* plays at *as_of*, each with its reason.
+
+    Per plugin; called by ``Toolkit.roles``, ``Toolkit.view`` and
+    ``partygraph explain``. The toolkit fills in each assignment's ``plugin``.
+    Ask other plugins' opinions through ``graph.roles(other_party)``, never by
+    importing them. May return nothing. Must not write.
+
+    Example::
+
+        @hookimpl
+        def partygraph_roles(party, as_of, graph):
+            if graph.count_interactions(party, type="purchase", role="purchaser", before=as_of):
+                yield RoleAssignment("customer", reason="made a purchase", customer=True)
+    """
+
+
+@hookspec
+def partygraph_view_section(
+    party: Party, as_of: datetime, graph: GraphReader
+) -> Mapping[str, Any] | None:
+    """Return this plugin's section of the party's 360-degree view (JSON-ready).
+
+    Per plugin; called by ``Toolkit.view`` and ``partygraph show``. Return None
+    when the plugin has nothing to say about this party. Must not write.
+
+    Example::
+
+        @hookimpl
+        def partygraph_view_section(party, as_of, graph):
+            trips = graph.count_interactions(party, type="trip", before=as_of)
+            return {"trips": trips} if trips else None
+    """
+
+
+@hookspec
+def partygraph_metrics(
+    party: Party, as_of: datetime, graph: GraphReader
+) -> Mapping[str, float | int | str | None] | None:
+    """Return named figures for *party* at *as_of* (lifetime value, engagement ...).
+
+    Per plugin; called by ``Toolkit.metrics`` and other plugins through
+    ``graph.metrics(party)`` (a household rolls up its members' figures this
+    way). Names are plain; the toolkit files them under the plugin's name.
+
+    Example::
+
+        @hookimpl
+        def partygraph_metrics(party, as_of, graph):
+            return {"purchases": graph.count_interactions(party, type="purchase")}
+    """
+
+
+# -- 5. Data subjects ---------------------------------------------------------------------
+
+
+@hookspec
+def partygraph_export_subject(party: Party, graph: GraphReader) -> Mapping[str, Any] | None:
+    """Return everything this plugin stores about *party*, JSON-ready.
+
+    Per plugin; called by ``Toolkit.export_subject`` (data-subject access and
+    portability). Each plugin exports its own tables; the core exports the
+    party, its relationships and its interactions.
+
+    Example::
+
+        @hookimpl
+        def partygraph_export_subject(party, graph):
+            rows = graph.connection.execute(select(Note).where(Note.party_id == party.id))
+            return {"notes": [row.text for row in rows]}
+    """
+
+
+@hookspec
+def partygraph_erase_subject(party: Party, session: WriteSession) -> Mapping[str, Any] | None:
+    """Erase what this plugin stores about *party*; return a short report.
+
+    Per plugin; called by ``Toolkit.erase_subject`` inside its transaction,
+    before the core deletes the party's own rows. Raising rolls the whole
+    erasure back.
+
+    Example::
+
+        @hookimpl
+        def partygraph_erase_subject(party, session):
+            result = session.connection.execute(delete(Note).where(Note.party_id == party.id))
+            return {"notes_deleted": result.rowcount}
+    """

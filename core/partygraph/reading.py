@@ -1,0 +1,388 @@
+"""Reading the graph: what hooks receive, and what the toolkit's reads use.
+
+Every query is an indexed lookup by party id (relationships by source or
+target, participations by party and time), so reading one party costs the
+same at a thousand parties as at a million. Reads take an ``as_of``; being
+current is computed from dates, never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from partygraph._time import MIN_TIME, from_storage, to_storage
+from partygraph.errors import NotFoundError
+from partygraph.model import (
+    Interaction,
+    Participant,
+    Party,
+    PartyRef,
+    PartySummary,
+    Relationship,
+    RelationshipView,
+    RoleAssignment,
+)
+from partygraph.storage.tables import (
+    interaction_table,
+    participant_table,
+    party_table,
+    relationship_table,
+)
+from partygraph.vocabulary import Vocabulary
+
+__all__ = ["GraphReader", "SqlGraph"]
+
+Direction = Literal["outgoing", "incoming", "both"]
+
+_party = party_table
+_rel = relationship_table
+_inter = interaction_table
+_part = participant_table
+
+
+@runtime_checkable
+class GraphReader(Protocol):
+    """Read access to the party graph, as plugins' hooks receive it."""
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (inside the current transaction when writing)."""
+
+    @property
+    def as_of(self) -> datetime:
+        """The time reads default to."""
+
+    def party(self, ref: PartyRef | Party) -> Party:
+        """The party a key or id refers to; :class:`NotFoundError` if none."""
+
+    def find_party(self, ref: PartyRef | Party) -> Party | None:
+        """The party a key or id refers to, or None."""
+
+    def relationships(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        direction: Direction = "both",
+        as_of: datetime | None = None,
+        history: bool = False,
+    ) -> list[RelationshipView]:
+        """Relationships seen from *party*: current at *as_of*, or all with *history*."""
+
+    def interactions(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Interaction]:
+        """The party's interactions, newest first."""
+
+    def count_interactions(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+    ) -> int:
+        """How many interactions the party took part in (in *role*, of *type*)."""
+
+    def roles(self, party: PartyRef | Party, as_of: datetime | None = None) -> list[RoleAssignment]:
+        """Every enabled plugin's role assignments for another party."""
+
+    def metrics(
+        self, party: PartyRef | Party, as_of: datetime | None = None
+    ) -> dict[str, Mapping[str, Any]]:
+        """Every enabled plugin's figures for a party, by plugin."""
+
+
+RolesFn = Callable[[Party, datetime, "SqlGraph"], list[RoleAssignment]]
+MetricsFn = Callable[[Party, datetime, "SqlGraph"], dict[str, Mapping[str, Any]]]
+
+
+def party_from_row(row: Any) -> Party:
+    """A :class:`Party` from a ``party`` row."""
+    return Party(
+        key=row.key,
+        kind=row.kind,
+        name=row.name,
+        attributes=row.attributes or {},
+        id=row.id,
+        created_at=from_storage(row.created_at),
+        updated_at=from_storage(row.updated_at),
+    )
+
+
+class SqlGraph:
+    """The :class:`GraphReader` over one connection."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        vocabulary: Vocabulary,
+        as_of: datetime,
+        roles_fn: RolesFn | None = None,
+        metrics_fn: MetricsFn | None = None,
+    ) -> None:
+        self._connection = connection
+        self._vocabulary = vocabulary
+        self._as_of = as_of
+        self._roles_fn = roles_fn
+        self._metrics_fn = metrics_fn
+        self._computing: set[int] = set()
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection."""
+        return self._connection
+
+    @property
+    def as_of(self) -> datetime:
+        """The time reads default to."""
+        return self._as_of
+
+    # -- parties ---------------------------------------------------------------------------
+
+    def find_party(self, ref: PartyRef | Party) -> Party | None:
+        """The party a key or id refers to, or None."""
+        if isinstance(ref, Party):
+            if ref.id is not None:
+                return ref
+            ref = ref.key
+        column = _party.c.id if isinstance(ref, int) else _party.c.key
+        row = self._connection.execute(select(_party).where(column == ref)).first()
+        return party_from_row(row) if row is not None else None
+
+    def party(self, ref: PartyRef | Party) -> Party:
+        """The party a key or id refers to; :class:`NotFoundError` if none."""
+        found = self.find_party(ref)
+        if found is None:
+            what = "id" if isinstance(ref, int) else "key"
+            shown = ref.key if isinstance(ref, Party) else ref
+            raise NotFoundError(f"no party with {what} {shown!r}")
+        return found
+
+    def _id(self, ref: PartyRef | Party) -> int:
+        if isinstance(ref, Party) and ref.id is not None:
+            return ref.id
+        party_id = self.party(ref).id
+        assert party_id is not None
+        return party_id
+
+    def summaries(self, ids: set[int]) -> dict[int, PartySummary]:
+        """Summaries of the parties with these ids."""
+        if not ids:
+            return {}
+        rows = self._connection.execute(
+            select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
+                _party.c.id.in_(sorted(ids))
+            )
+        )
+        return {row.id: PartySummary(row.id, row.key, row.kind, row.name) for row in rows}
+
+    # -- relationships -----------------------------------------------------------------
+
+    def relationships(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        direction: Direction = "both",
+        as_of: datetime | None = None,
+        history: bool = False,
+    ) -> list[RelationshipView]:
+        """Relationships seen from *party*: current at *as_of*, or all with *history*."""
+        party_id = self._id(party)
+        at = as_of or self._as_of
+        stored_at = to_storage(at)
+        ends = []
+        if direction in ("outgoing", "both"):
+            ends.append(("outgoing", _rel.c.source_id))
+        if direction in ("incoming", "both"):
+            ends.append(("incoming", _rel.c.target_id))
+        found: list[tuple[str, Any]] = []
+        for label, column in ends:
+            query = select(_rel).where(column == party_id)
+            if type is not None:
+                query = query.where(_rel.c.type == type)
+            if role is not None:
+                query = query.where(_rel.c.role == role)
+            if not history:
+                query = query.where(
+                    _rel.c.valid_from <= stored_at,
+                    or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > stored_at),
+                )
+            found.extend((label, row) for row in self._connection.execute(query))
+        others = {row.target_id if label == "outgoing" else row.source_id for label, row in found}
+        summaries = self.summaries(others)
+        views = []
+        for label, row in found:
+            relationship = relationship_from_row(row)
+            rtype = self._vocabulary.relationship_types.get(row.type)
+            direction_label: Literal["outgoing", "incoming"] = (
+                "outgoing" if label == "outgoing" else "incoming"
+            )
+            text = rtype.label_for(direction_label) if rtype else row.type
+            other_id = row.target_id if label == "outgoing" else row.source_id
+            views.append(
+                RelationshipView(
+                    relationship,
+                    direction_label,
+                    text,
+                    summaries[other_id],
+                    relationship.is_valid_at(at),
+                )
+            )
+        views.sort(
+            key=lambda v: (
+                not v.current,
+                v.relationship.type,
+                v.relationship.valid_from or datetime.min.replace(tzinfo=at.tzinfo),
+                v.relationship.id or 0,
+            )
+        )
+        return views
+
+    # -- interactions ------------------------------------------------------------------
+
+    def _participations(
+        self,
+        party_id: int,
+        type: str | None,
+        role: str | None,
+        since: datetime | None,
+        before: datetime | None,
+    ) -> list[Any]:
+        conditions = [_part.c.party_id == party_id]
+        if type is not None:
+            conditions.append(_part.c.type == type)
+        if role is not None:
+            conditions.append(_part.c.role == role)
+        if since is not None:
+            conditions.append(_part.c.occurred_at >= to_storage(since))
+        if before is not None:
+            conditions.append(_part.c.occurred_at < to_storage(before))
+        return conditions
+
+    def count_interactions(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+    ) -> int:
+        """How many interactions the party took part in (in *role*, of *type*)."""
+        conditions = self._participations(self._id(party), type, role, since, before)
+        query = select(func.count(func.distinct(_part.c.interaction_id))).where(and_(*conditions))
+        return int(self._connection.execute(query).scalar_one())
+
+    def interactions(
+        self,
+        party: PartyRef | Party,
+        *,
+        type: str | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Interaction]:
+        """The party's interactions, newest first."""
+        conditions = self._participations(self._id(party), type, role, since, before)
+        ids_query = (
+            select(_part.c.interaction_id, func.max(_part.c.occurred_at).label("at"))
+            .where(and_(*conditions))
+            .group_by(_part.c.interaction_id)
+            .order_by(func.max(_part.c.occurred_at).desc(), _part.c.interaction_id.desc())
+        )
+        if limit is not None:
+            ids_query = ids_query.limit(limit)
+        ids = [row.interaction_id for row in self._connection.execute(ids_query)]
+        return self.interactions_by_id(ids)
+
+    def interactions_by_id(self, ids: list[int]) -> list[Interaction]:
+        """Interactions with these ids, in the order given."""
+        if not ids:
+            return []
+        rows = {
+            row.id: row
+            for row in self._connection.execute(select(_inter).where(_inter.c.id.in_(ids)))
+        }
+        participants: dict[int, list[Participant]] = {}
+        for part in self._connection.execute(
+            select(_part.c.interaction_id, _part.c.party_id, _part.c.role)
+            .where(_part.c.interaction_id.in_(ids))
+            .order_by(_part.c.interaction_id, _part.c.role, _part.c.party_id)
+        ):
+            participants.setdefault(part.interaction_id, []).append(
+                Participant(part.party_id, part.role)
+            )
+        found = []
+        for interaction_id in ids:
+            row = rows.get(interaction_id)
+            if row is None:
+                continue
+            occurred = from_storage(row.occurred_at)
+            assert occurred is not None
+            found.append(
+                Interaction(
+                    type=row.type,
+                    occurred_at=occurred,
+                    participants=tuple(participants.get(interaction_id, ())),
+                    payload=row.payload or {},
+                    key=row.key,
+                    id=row.id,
+                )
+            )
+        return found
+
+    # -- other plugins' answers --------------------------------------------------------
+
+    def roles(self, party: PartyRef | Party, as_of: datetime | None = None) -> list[RoleAssignment]:
+        """Every enabled plugin's role assignments for a party (cycles answer nothing)."""
+        target = self.party(party)
+        assert target.id is not None
+        if self._roles_fn is None or target.id in self._computing:
+            return []
+        self._computing.add(target.id)
+        try:
+            return self._roles_fn(target, as_of or self._as_of, self)
+        finally:
+            self._computing.discard(target.id)
+
+    def metrics(
+        self, party: PartyRef | Party, as_of: datetime | None = None
+    ) -> dict[str, Mapping[str, Any]]:
+        """Every enabled plugin's figures for a party, by plugin."""
+        target = self.party(party)
+        if self._metrics_fn is None:
+            return {}
+        return self._metrics_fn(target, as_of or self._as_of, self)
+
+
+def relationship_from_row(row: Any) -> Relationship:
+    """A :class:`Relationship` from a ``relationship`` row."""
+    valid_from = None if row.valid_from in (None, MIN_TIME) else from_storage(row.valid_from)
+    return Relationship(
+        type=row.type,
+        source=row.source_id,
+        target=row.target_id,
+        role=row.role or None,
+        primary=bool(row.is_primary),
+        attributes=row.attributes or {},
+        valid_from=valid_from,
+        valid_to=from_storage(row.valid_to),
+        id=row.id,
+    )

@@ -1,0 +1,108 @@
+"""Engines for the two supported databases, tuned for partygraph's workload.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a
+busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so that two
+writers queue instead of failing half-way. PostgreSQL URLs without a driver
+use psycopg 3. Passwords never appear in messages: use :func:`redact_url`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from partygraph.errors import StorageError, ValidationError
+
+__all__ = ["WRITE", "create_engine_for", "redact_url", "redact_text"]
+
+#: Execution option marking a connection whose transaction will write.
+WRITE = "partygraph_write"
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+
+
+def redact_url(url: str | Any) -> str:
+    """The URL as text with its password replaced by ``***``."""
+    try:
+        return str(make_url(str(url)).render_as_string(hide_password=True))
+    except ArgumentError:
+        return _PASSWORD.sub(r"\1***\3", str(url))
+
+
+def redact_text(text: str, url: str | None = None) -> str:
+    """Remove any password of *url* (and any ``user:password@`` form) from *text*."""
+    if url:
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+    return _PASSWORD.sub(r"\1***\3", text)
+
+
+def create_engine_for(url: str, *, echo: bool = False) -> Engine:
+    """An engine for a ``sqlite:///`` or ``postgresql://`` URL, configured for partygraph."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValidationError(
+            "/database/url", f"is not a database URL: {redact_url(url)!r}", None
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StorageError(
+                    f"cannot create the SQLite database {database!r}: "
+                    f"the folder {str(parent)!r} does not exist"
+                )
+        kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"timeout": 30}}
+        if database in {"", ":memory:"}:
+            kwargs["poolclass"] = StaticPool
+            kwargs["connect_args"]["check_same_thread"] = False
+        engine = sa_create_engine(parsed, **kwargs)
+        _tune_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return sa_create_engine(parsed, echo=echo, pool_pre_ping=True)
+        except ModuleNotFoundError as error:
+            raise StorageError(
+                f"PostgreSQL needs the driver {error.name!r}: pip install 'partygraph[postgresql]'"
+            ) from None
+    raise ValidationError(
+        "/database/url",
+        f"unsupported database {backend!r} in {redact_url(url)!r}; "
+        "use sqlite:///FILE or postgresql://USER@HOST/DB",
+        None,
+    )
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in {None, "", ":memory:"}:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

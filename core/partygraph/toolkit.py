@@ -1,0 +1,594 @@
+"""The toolkit: one config, one plugin set, one database -- and no global state.
+
+``partygraph.open()`` reads and validates the config, loads the enabled
+plugins on a plugin manager of the toolkit's own, composes the vocabulary,
+connects (or adopts the engine it is given) and brings the schema up to date.
+Two toolkits in one process never see each other's plugins or data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError
+
+from partygraph._builtin import CorePlugin
+from partygraph._time import parse_time, utcnow
+from partygraph.config import Config, RawConfig, enabled_plugins, read_config, resolve_config
+from partygraph.errors import NotFoundError, StorageError, UserError
+from partygraph.hooks import Hooks
+from partygraph.model import (
+    Interaction,
+    Participant,
+    Party,
+    PartyRef,
+    Relationship,
+    RelationshipView,
+    RoleAssignment,
+    WriteContext,
+    converter,
+)
+from partygraph.plugins import (
+    LoadedPlugins,
+    PluginInfo,
+    available_plugins,
+    first_party_plugins,
+    load_plugins,
+)
+from partygraph.reading import SqlGraph, relationship_from_row
+from partygraph.storage import migrations
+from partygraph.storage.engine import WRITE, create_engine_for, redact_text
+from partygraph.storage.tables import (
+    interaction_table,
+    participant_table,
+    party_table,
+    relationship_table,
+)
+from partygraph.vocabulary import Vocabulary
+from partygraph.writing import Pipeline, WriteReport, batches
+
+__all__ = ["PartyView", "Toolkit", "check_config", "open"]
+
+ProgressFn = Callable[[int], None]
+_CORE_RECORDS = ("party", "relationship", "interaction")
+
+
+@attrs.frozen
+class PartyView:
+    """The 360-degree view of a party at a point in time."""
+
+    party: Party
+    as_of: datetime
+    roles: tuple[RoleAssignment, ...]
+    relationships: tuple[RelationshipView, ...]
+    history: tuple[RelationshipView, ...]
+    interactions: tuple[Interaction, ...]
+    sections: Mapping[str, Mapping[str, Any]]
+    metrics: Mapping[str, Mapping[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what ``partygraph show --json`` prints)."""
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+
+@attrs.frozen
+class _Prepared:
+    raw: RawConfig
+    config: Config
+    loaded: LoadedPlugins
+    hooks: Hooks
+
+
+def _prepare(
+    config: str | Path | Mapping[str, Any] | None, plugins: Mapping[str, object] | None
+) -> _Prepared:
+    raw = read_config(config)
+    extra = dict(plugins or {})
+    available = sorted({*available_plugins(), *extra})
+    default = first_party_plugins()
+    enabled, unknown = enabled_plugins(raw, available, default)
+    loaded = load_plugins(enabled, extra, builtin=[("core", CorePlugin())])
+    hooks = Hooks(loaded.manager)
+    schemas = {name: schema for name, schema in hooks.config_schemas().items() if name != "core"}
+    resolved = resolve_config(raw, enabled, schemas, unknown)
+    return _Prepared(raw, resolved, loaded, hooks)
+
+
+def check_config(
+    config: str | Path | Mapping[str, Any] | None = None,
+    plugins: Mapping[str, object] | None = None,
+) -> Config:
+    """Validate a config without touching a database; raise on the first problem set."""
+    return _prepare(config, plugins).config
+
+
+def open(
+    config: str | Path | Mapping[str, Any] | None = None,
+    *,
+    engine: Engine | None = None,
+    plugins: Mapping[str, object] | None = None,
+) -> Toolkit:
+    """Open a toolkit.
+
+    *config* is a path to a TOML/JSON file, a dict, or None for the embedded
+    default (SQLite file ``partygraph.db``, every first-party plugin enabled).
+    *engine* adopts an existing SQLAlchemy engine instead of the config's URL.
+    *plugins* maps names to in-process plugin objects (or classes), enabled
+    when named in the config like any installed plugin.
+    """
+    prepared = _prepare(config, plugins)
+    return Toolkit(prepared, engine)
+
+
+class Toolkit:
+    """Parties, relationships and interactions, with the roles plugins compute from them."""
+
+    def __init__(self, prepared: _Prepared, engine: Engine | None) -> None:
+        self.config = prepared.config
+        self._loaded = prepared.loaded
+        self.hooks = prepared.hooks
+        self.hooks.configure(self.config.plugin_settings, self)
+        self.vocabulary = Vocabulary(
+            self.hooks.party_kinds(),
+            self.hooks.relationship_types(),
+            self.hooks.interaction_types(),
+            self.hooks.record_types(),
+            self.config.attributes,
+        )
+        self._own_engine = engine is None
+        self.engine = engine or create_engine_for(self.config.database_url, echo=self.config.echo)
+        if self.config.auto_migrate:
+            try:
+                self.upgrade()
+            except BaseException:
+                self.close()
+                raise
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Toolkit:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the database connections (an adopted engine is left open)."""
+        if self._own_engine:
+            self.engine.dispose()
+
+    @property
+    def plugins(self) -> tuple[PluginInfo, ...]:
+        """The enabled plugins, in hook order."""
+        return self._loaded.infos
+
+    @property
+    def plugin_objects(self) -> Mapping[str, object]:
+        """The enabled plugins' objects by name (one instance per toolkit)."""
+        return self._loaded.objects
+
+    def migration_sources(self) -> list[migrations.MigrationSource]:
+        """The core's and every enabled plugin's migration folders, core first."""
+        return [source for _, source in self.hooks.migrations()]
+
+    def upgrade(self) -> list[str]:
+        """Create or upgrade the tables of the core and every enabled plugin."""
+        sources = self.migration_sources()
+        with self._guard():
+            with self.engine.connect() as connection:
+                if not migrations.pending(connection, sources):
+                    return []
+            with self._transaction() as connection:
+                if connection.dialect.name == "postgresql":
+                    lock = int(hashlib.sha256(b"partygraph-migrations").hexdigest()[:15], 16)
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
+                return migrations.upgrade(connection, sources)
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn driver errors into messages that never show a password."""
+        try:
+            yield
+        except OperationalError as error:
+            message = redact_text(str(error.orig or error).strip(), self.config.database_url)
+            raise StorageError(f"database error: {message.splitlines()[0]}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE: True})
+            with connection.begin():
+                yield connection
+
+    def _graph(self, connection: Connection, as_of: datetime | None) -> SqlGraph:
+        return SqlGraph(
+            connection,
+            self.vocabulary,
+            as_of or utcnow(),
+            roles_fn=self.hooks.roles,
+            metrics_fn=self.hooks.metrics,
+        )
+
+    @contextlib.contextmanager
+    def reader(self, as_of: datetime | str | None = None) -> Iterator[SqlGraph]:
+        """A graph reader on one connection, for several reads in a row."""
+        at = parse_time(as_of, "as_of") if as_of is not None else None
+        with self._guard(), self.engine.connect() as connection:
+            yield self._graph(connection, at)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(
+        self,
+        records: Iterable[Any],
+        *,
+        skip_invalid: bool = False,
+        context: WriteContext | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int | None = None,
+    ) -> WriteReport:
+        """Write many records in one transaction, in batches (the bulk path).
+
+        Records are interchange dicts (``{"party": {...}}``), model objects
+        (:class:`Party`, :class:`Relationship`, :class:`Interaction`) or
+        ``(record type, body)`` pairs. All-or-nothing unless *skip_invalid*:
+        then invalid records are reported in the result and the rest written.
+        """
+        return self._run(_numbered(records), skip_invalid, context, progress, batch_size)
+
+    def _run(
+        self,
+        records: Iterable[tuple[int, str, Any]],
+        skip_invalid: bool,
+        context: WriteContext | None,
+        progress: ProgressFn | None,
+        batch_size: int | None,
+        raise_first: bool = False,
+    ) -> WriteReport:
+        context = context or WriteContext()
+        if context.at is None:
+            context = attrs.evolve(context, at=utcnow())
+        with self._guard(), self._transaction() as connection:
+            graph = self._graph(connection, context.at)
+            pipeline = Pipeline(
+                connection,
+                self.vocabulary,
+                self.hooks,
+                graph,
+                context,
+                skip_invalid=skip_invalid,
+                raise_first=raise_first,
+            )
+            done = 0
+            for batch in batches(records, batch_size or self.config.batch_size):
+                pipeline.run_batch(batch)
+                done += len(batch)
+                if progress is not None:
+                    progress(done)
+            if pipeline.report.rejected and not skip_invalid:
+                raise RecordsRejected(pipeline.report)
+            self._last_objects = pipeline.created_objects
+            return pipeline.report
+
+    def _single(self, kind: str, body: Any, context: WriteContext | None) -> list[Any]:
+        self._last_objects = []
+        self._run(iter([(1, kind, body)]), False, context, None, 1, raise_first=True)
+        return list(self._last_objects)
+
+    def upsert_party(
+        self,
+        key: str,
+        kind: str,
+        name: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        context: WriteContext | None = None,
+    ) -> Party:
+        """Create the party with this key, or update it (attributes are merged)."""
+        self._single("party", Party(key, kind, name, attributes or {}), context)
+        return self.party(key)
+
+    def relate(
+        self,
+        source: PartyRef,
+        target: PartyRef,
+        type: str,
+        *,
+        role: str | None = None,
+        primary: bool = False,
+        attributes: Mapping[str, Any] | None = None,
+        valid_from: datetime | str | None = None,
+        valid_to: datetime | str | None = None,
+        context: WriteContext | None = None,
+    ) -> Relationship:
+        """Add a relationship (the same one again updates its attributes or end)."""
+        rel = Relationship(
+            type,
+            source,
+            target,
+            role,
+            primary,
+            attributes or {},
+            parse_time(valid_from, "valid_from") if valid_from is not None else None,
+            parse_time(valid_to, "valid_to") if valid_to is not None else None,
+        )
+        written = self._single("relationship", rel, context)
+        if written:
+            last: Relationship = written[-1]
+            return last
+        return self._find_relationship(rel)
+
+    def _find_relationship(self, rel: Relationship) -> Relationship:
+        with self.reader() as graph:
+            for view in graph.relationships(rel.source, type=rel.type, history=True):
+                found = view.relationship
+                if (
+                    view.direction == "outgoing"
+                    and found.role == rel.role
+                    and (found.valid_from == rel.valid_from)
+                ):
+                    return found
+        raise NotFoundError("relationship not found after writing it")
+
+    def end_relationship(
+        self,
+        relationship_id: int,
+        valid_to: datetime | str | None = None,
+        *,
+        context: WriteContext | None = None,
+    ) -> Relationship:
+        """End a relationship on *valid_to* (default: now); its history is kept."""
+        table = relationship_table
+        with self.engine.connect() as connection:
+            row = connection.execute(select(table).where(table.c.id == relationship_id)).first()
+        if row is None:
+            raise NotFoundError(f"no relationship with id {relationship_id}")
+        current = relationship_from_row(row)
+        end = parse_time(valid_to, "valid_to") if valid_to is not None else utcnow()
+        written = self._single(
+            "relationship", attrs.evolve(current, valid_to=end, id=None), context
+        )
+        if written:
+            ended: Relationship = written[-1]
+            return ended
+        return current
+
+    def record_interaction(
+        self,
+        type: str,
+        occurred_at: datetime | str,
+        participants: Iterable[Participant | tuple[PartyRef, str] | Mapping[str, Any]],
+        payload: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        context: WriteContext | None = None,
+    ) -> Interaction:
+        """Record one interaction; returns it with its id and resolved participants."""
+        interaction = Interaction(
+            type, parse_time(occurred_at, "occurred_at"), participants, payload or {}, key
+        )
+        self._last_objects = []
+        report = self._run(
+            iter([(1, "interaction", interaction)]), False, context, None, 1, raise_first=True
+        )
+        del report
+        with self.reader() as graph:
+            if key is not None:
+                table = interaction_table
+                found_id = graph.connection.execute(
+                    select(table.c.id).where(table.c.key == key)
+                ).scalar()
+                return graph.interactions_by_id([int(found_id or 0)])[0]
+            table = participant_table
+            first = graph.party(interaction.participants[0].party)
+            found_id = graph.connection.execute(
+                select(table.c.interaction_id)
+                .where(table.c.party_id == first.id)
+                .order_by(table.c.interaction_id.desc())
+                .limit(1)
+            ).scalar()
+            return graph.interactions_by_id([int(found_id or 0)])[0]
+
+    def record_interactions(
+        self,
+        interactions: Iterable[Interaction | Mapping[str, Any]],
+        *,
+        skip_invalid: bool = False,
+        context: WriteContext | None = None,
+        progress: ProgressFn | None = None,
+    ) -> WriteReport:
+        """Record a batch of interactions (hooks are called per batch, not per row)."""
+        items = ((index, "interaction", item) for index, item in enumerate(interactions, start=1))
+        return self._run(items, skip_invalid, context, progress, None)
+
+    def import_jsonl(
+        self,
+        source: str | Path | IO[bytes],
+        *,
+        skip_invalid: bool = False,
+        context: WriteContext | None = None,
+        progress: ProgressFn | None = None,
+    ) -> WriteReport:
+        """Import a JSON Lines file (see the interchange format) in one transaction.
+
+        *progress* receives the number of bytes read so far.
+        """
+        from partygraph.interchange import read_jsonl
+
+        context = context or WriteContext(source="import")
+        reader = read_jsonl(source, self.config.max_record_bytes)
+
+        def _progress(_records: int) -> None:
+            if progress is not None:
+                progress(reader.bytes_read)
+
+        return self._run(reader.records(), skip_invalid, context, _progress, None)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def party(self, ref: PartyRef) -> Party:
+        """The party with this key (str) or id (int)."""
+        with self.reader() as graph:
+            return graph.party(ref)
+
+    def resolve(self, ref: str) -> Party:
+        """A command-line REF: a key, or failing that a numeric id."""
+        with self.reader() as graph:
+            found = graph.find_party(ref)
+            if found is None and ref.isdigit():
+                found = graph.find_party(int(ref))
+            if found is None:
+                raise NotFoundError(f"no party with key or id {ref!r}")
+            return found
+
+    def roles(self, ref: PartyRef, as_of: datetime | str | None = None) -> list[RoleAssignment]:
+        """Every role the party plays at *as_of* (default now), each with its reason."""
+        with self.reader(as_of) as graph:
+            return graph.roles(graph.party(ref))
+
+    def metrics(
+        self, ref: PartyRef, as_of: datetime | str | None = None
+    ) -> dict[str, Mapping[str, Any]]:
+        """Every enabled plugin's figures for the party, by plugin."""
+        with self.reader(as_of) as graph:
+            return graph.metrics(graph.party(ref))
+
+    def relationships(
+        self, ref: PartyRef, as_of: datetime | str | None = None, *, history: bool = False
+    ) -> list[RelationshipView]:
+        """The party's relationships current at *as_of*, or all of them with *history*."""
+        with self.reader(as_of) as graph:
+            return graph.relationships(ref, history=history)
+
+    def interactions(
+        self, ref: PartyRef, *, type: str | None = None, limit: int | None = 20
+    ) -> list[Interaction]:
+        """The party's interactions, newest first."""
+        with self.reader() as graph:
+            return graph.interactions(ref, type=type, limit=limit)
+
+    def view(self, ref: PartyRef, as_of: datetime | str | None = None) -> PartyView:
+        """The 360-degree view: the party, its roles, relationships, interactions, sections."""
+        with self.reader(as_of) as graph:
+            party = graph.party(ref)
+            at = graph.as_of
+            everything = graph.relationships(party, history=True)
+            current = tuple(view for view in everything if view.current)
+            history = tuple(view for view in everything if not view.current)
+            return PartyView(
+                party=party,
+                as_of=at,
+                roles=tuple(graph.roles(party)),
+                relationships=current,
+                history=history,
+                interactions=tuple(graph.interactions(party, before=None, limit=20)),
+                sections=self.hooks.view_sections(party, at, graph),
+                metrics=graph.metrics(party),
+            )
+
+    # -- data subjects -------------------------------------------------------------------
+
+    def export_subject(self, ref: PartyRef) -> dict[str, Any]:
+        """Everything stored about a party, by the core and by each plugin (JSON-ready)."""
+        with self.reader() as graph:
+            party = graph.party(ref)
+            interactions = graph.interactions(party, limit=None)
+            return {
+                "party": converter.unstructure(party),
+                "relationships": converter.unstructure(graph.relationships(party, history=True)),
+                "interactions": converter.unstructure(interactions),
+                "roles": converter.unstructure(graph.roles(party)),
+                "plugins": self.hooks.export_subject(party, graph),
+            }
+
+    def erase_subject(
+        self, ref: PartyRef, *, context: WriteContext | None = None
+    ) -> dict[str, Any]:
+        """Delete a party and what refers to it; each plugin erases its own data first.
+
+        Interactions the party shared with others stay, without this party;
+        interactions left with no participant are deleted.
+        """
+        context = context or WriteContext(source="erasure")
+        with self._guard(), self._transaction() as connection:
+            graph = self._graph(connection, context.at)
+            party = graph.party(ref)
+            assert party.id is not None
+            pipeline = Pipeline(connection, self.vocabulary, self.hooks, graph, context)
+            reports = self.hooks.erase_subject(party, pipeline.session)
+            counts = _erase_core_rows(connection, party.id)
+            return {"party": party.key, "core": counts, "plugins": reports}
+
+
+def _erase_core_rows(connection: Connection, party_id: int) -> dict[str, int]:
+    from sqlalchemy import delete, exists
+
+    part = participant_table
+    inter = interaction_table
+    rel = relationship_table
+    party = party_table
+    touched = [
+        row[0]
+        for row in connection.execute(
+            select(part.c.interaction_id).where(part.c.party_id == party_id).distinct()
+        )
+    ]
+    participants = connection.execute(delete(part).where(part.c.party_id == party_id)).rowcount
+    orphans = 0
+    for start in range(0, len(touched), 500):
+        chunk = touched[start : start + 500]
+        orphans += connection.execute(
+            delete(inter).where(
+                inter.c.id.in_(chunk),
+                ~exists().where(part.c.interaction_id == inter.c.id),
+            )
+        ).rowcount
+    relationships = connection.execute(
+        delete(rel).where((rel.c.source_id == party_id) | (rel.c.target_id == party_id))
+    ).rowcount
+    parties = connection.execute(delete(party).where(party.c.id == party_id)).rowcount
+    return {
+        "participations": participants,
+        "interactions": orphans,
+        "relationships": relationships,
+        "parties": parties,
+    }
+
+
+class RecordsRejected(UserError):
+    """An all-or-nothing write found invalid records; nothing was written."""
+
+    def __init__(self, report: WriteReport) -> None:
+        self.report = report
+        shown = report.rejected[:20]
+        lines = [f"line {item.line}: {item.reason}" for item in shown]
+        more = len(report.rejected) - len(shown)
+        if more > 0:
+            lines.append(f"... and {more} more")
+        head = f"{len(report.rejected)} invalid record(s); nothing was written"
+        super().__init__(head + ":\n" + "\n".join(lines))
+
+
+def _numbered(records: Iterable[Any]) -> Iterator[tuple[int, str, Any]]:
+    for index, record in enumerate(records, start=1):
+        if isinstance(record, Party):
+            yield index, "party", record
+        elif isinstance(record, Relationship):
+            yield index, "relationship", record
+        elif isinstance(record, Interaction):
+            yield index, "interaction", record
+        elif isinstance(record, tuple) and len(record) == 2:
+            yield index, str(record[0]), record[1]
+        elif isinstance(record, Mapping) and len(record) == 1:
+            ((kind, body),) = record.items()
+            yield index, str(kind), body
+        else:
+            yield index, "<invalid>", record

@@ -1,0 +1,854 @@
+"""The write pipeline: every public write, single or bulk, goes through it.
+
+A write is one database transaction. Records are cut into batches; within a
+batch they are applied in phases -- parties, relationships, plugin record
+types, interactions -- and each phase is validated against the vocabulary's
+compiled schemas, shown to the plugins (``partygraph_before_write``), written
+with one ``executemany`` per table, and shown again
+(``partygraph_after_write``). Hooks run once per batch and phase, never per
+row; no ORM object is built per row. A raising plugin rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import orjson
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from partygraph._time import MIN_TIME, from_storage, parse_time, to_storage, utcnow
+from partygraph.errors import NotFoundError, UserError, ValidationError
+from partygraph.model import Interaction, Participant, Party, PartyRef, Relationship, WriteContext
+from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
+from partygraph.schemas import load_schema
+from partygraph.storage.tables import interaction_table, party_table, relationship_table
+from partygraph.validation import CompiledSchema
+from partygraph.vocabulary import Cardinality, Vocabulary
+
+if TYPE_CHECKING:
+    from partygraph.hooks import Hooks
+
+__all__ = ["Rejection", "WriteBatch", "WriteReport", "WriteSession"]
+
+_party = party_table
+_rel = relationship_table
+Item = Party | Relationship | Interaction | Mapping[str, Any]
+
+
+@attrs.frozen
+class Rejection:
+    """A record that was not written: its line (or position) and why."""
+
+    line: int
+    reason: str
+    record_type: str | None = None
+
+
+@attrs.define
+class WriteReport:
+    """What a write did: counts by record type, and every rejected record."""
+
+    created: Counter[str] = attrs.field(factory=Counter)
+    updated: Counter[str] = attrs.field(factory=Counter)
+    unchanged: Counter[str] = attrs.field(factory=Counter)
+    rejected: list[Rejection] = attrs.field(factory=list)
+    withheld: list[Rejection] = attrs.field(factory=list)
+    read: int = 0
+
+    @property
+    def written(self) -> int:
+        """Records created or updated."""
+        return sum(self.created.values()) + sum(self.updated.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "read": self.read,
+            "written": self.written,
+            "created": dict(sorted(self.created.items())),
+            "updated": dict(sorted(self.updated.items())),
+            "unchanged": dict(sorted(self.unchanged.items())),
+            "rejected": [attrs.asdict(item) for item in self.rejected],
+            "withheld": [attrs.asdict(item) for item in self.withheld],
+        }
+
+
+@attrs.define(eq=False)
+class WriteBatch:
+    """One phase of one batch, as hooks see it.
+
+    Exactly one of ``parties``, ``relationships``, ``records`` (of
+    ``record_type``) or ``interactions`` is filled. Items carry their ids
+    (allocated before ``partygraph_before_write``; the rows exist after it).
+    """
+
+    phase: str
+    parties: list[Party] = attrs.field(factory=list)
+    relationships: list[Relationship] = attrs.field(factory=list)
+    interactions: list[Interaction] = attrs.field(factory=list)
+    records: list[Mapping[str, Any]] = attrs.field(factory=list)
+    record_type: str | None = None
+    _lines: dict[int, int] = attrs.field(factory=dict, alias="_lines")
+    _refused: dict[int, str] = attrs.field(factory=dict, alias="_refused")
+    _withheld: dict[int, str] = attrs.field(factory=dict, alias="_withheld")
+
+    def __len__(self) -> int:
+        return (
+            len(self.parties) + len(self.relationships) + len(self.interactions) + len(self.records)
+        )
+
+    def items(self) -> list[Any]:
+        """Every item of this phase."""
+        return [*self.parties, *self.relationships, *self.records, *self.interactions]
+
+    def refuse(self, item: object, reason: str) -> None:
+        """Refuse one item: it is not written, and the write reports *reason*."""
+        self._refused[id(item)] = reason
+
+    def withhold(self, item: object, reason: str) -> None:
+        """Keep one item from the core's tables (the plugin stored it elsewhere)."""
+        self._withheld[id(item)] = reason
+
+    def line_of(self, item: object) -> int:
+        """The line (or position) the item came from."""
+        return self._lines.get(id(item), 0)
+
+
+@attrs.define(eq=False)
+class WriteSession:
+    """What write hooks and record types receive: the transaction and its context."""
+
+    connection: Connection
+    context: WriteContext
+    graph: SqlGraph
+    vocabulary: Vocabulary
+    _resolver: Callable[[PartyRef], int]
+
+    def resolve(self, ref: PartyRef | Party) -> int:
+        """The id of the party a key or id refers to (written earlier in this write too)."""
+        if isinstance(ref, Party):
+            if ref.id is not None:
+                return ref.id
+            ref = ref.key
+        return self._resolver(ref)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, error: UserError | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+def _reason(error: Exception) -> str:
+    return str(error)
+
+
+_RECORD_SCHEMAS: dict[str, CompiledSchema] = {}
+
+
+def record_schema(name: str) -> CompiledSchema:
+    """The compiled interchange schema of a core record type."""
+    if name not in _RECORD_SCHEMAS:
+        _RECORD_SCHEMAS[name] = CompiledSchema(load_schema(f"records/{name}"))
+    return _RECORD_SCHEMAS[name]
+
+
+class Pipeline:
+    """Validates and writes records within one connection's transaction."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        vocabulary: Vocabulary,
+        hooks: Hooks,
+        graph: SqlGraph,
+        context: WriteContext,
+        *,
+        skip_invalid: bool = False,
+        raise_first: bool = False,
+    ) -> None:
+        self.connection = connection
+        self.vocabulary = vocabulary
+        self.hooks = hooks
+        self.context = context
+        self.skip_invalid = skip_invalid
+        self.raise_first = raise_first
+        self.report = WriteReport()
+        self.first_error: UserError | None = None
+        self.dialect = connection.dialect.name
+        self.now = to_storage(context.at or utcnow())
+        self._keys: dict[str, tuple[int, str]] = {}
+        self._ids: dict[int, tuple[str, str]] = {}
+        self._next_id: dict[str, int] = {}
+        self.session = WriteSession(connection, context, graph, vocabulary, self._resolve_one)
+        self.created_objects: list[Any] = []
+
+    # -- identifiers -----------------------------------------------------------------------
+
+    def _allocate(self, table: str, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = self.connection.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                f"FROM generate_series(1, {int(count)})"
+            )
+            return [int(row[0]) for row in rows]
+        if table not in self._next_id:
+            top = self.connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            self._next_id[table] = int(top or 0) + 1
+        start = self._next_id[table]
+        self._next_id[table] = start + count
+        return list(range(start, start + count))
+
+    def _remember(self, party_id: int, key: str, kind: str) -> None:
+        if len(self._keys) > 1_000_000:
+            self._keys.clear()
+            self._ids.clear()
+        self._keys[key] = (party_id, kind)
+        self._ids[party_id] = (key, kind)
+
+    def _lookup(self, refs: Iterable[PartyRef]) -> None:
+        keys = sorted({ref for ref in refs if isinstance(ref, str) and ref not in self._keys})
+        ids = sorted({ref for ref in refs if isinstance(ref, int) and ref not in self._ids})
+        columns = (_party.c.id, _party.c.key, _party.c.kind)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for row in self.connection.execute(select(*columns).where(_party.c.key.in_(chunk))):
+                self._remember(row.id, row.key, row.kind)
+        for start in range(0, len(ids), 500):
+            chunk_ids = ids[start : start + 500]
+            for row in self.connection.execute(select(*columns).where(_party.c.id.in_(chunk_ids))):
+                self._remember(row.id, row.key, row.kind)
+
+    def _party_of(self, ref: PartyRef, field: str) -> tuple[int, str]:
+        """(id, kind) of a party already looked up; raises a rejection naming *field*."""
+        if isinstance(ref, bool):
+            raise _Rejected(f"{field}: must be a party key or id, got {ref!r}")
+        if isinstance(ref, int):
+            known = self._ids.get(ref)
+            if known is None:
+                raise _Rejected(f"{field}: no party with id {ref}")
+            return ref, known[1]
+        found = self._keys.get(ref)
+        if found is None:
+            raise _Rejected(f"{field}: no party with key {ref!r}")
+        return found
+
+    def _resolve_one(self, ref: PartyRef) -> int:
+        self._lookup([ref])
+        try:
+            return self._party_of(ref, "party")[0]
+        except _Rejected as rejected:
+            raise NotFoundError(rejected.reason) from None
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def reject(self, line: int, record_type: str, reason: str, error: UserError | None) -> None:
+        """Record a rejected record; stop at once when the caller wants the first error."""
+        if self.first_error is None:
+            self.first_error = error or ValidationError("", reason)
+        if self.raise_first:
+            raise self.first_error
+        self.report.rejected.append(Rejection(line, reason, record_type))
+
+    def _settle(self, batch: WriteBatch, items: list[Any]) -> list[Any]:
+        """Drop the items plugins refused or withheld, reporting them."""
+        if not batch._refused and not batch._withheld:
+            return items
+        kept = []
+        for item in items:
+            key = id(item)
+            if key in batch._refused:
+                reason = batch._refused[key]
+                self.reject(batch.line_of(item), batch.phase, reason, ValidationError("", reason))
+            elif key in batch._withheld:
+                self.report.withheld.append(
+                    Rejection(batch.line_of(item), batch._withheld[key], batch.phase)
+                )
+            else:
+                kept.append(item)
+        return kept
+
+    # -- the batch -----------------------------------------------------------------------
+
+    def run_batch(self, records: Sequence[tuple[int, str, Any]]) -> None:
+        """Apply one batch of ``(line, record type, body)`` in phases."""
+        parties = [(line, body) for line, kind, body in records if kind == "party"]
+        relationships = [(line, body) for line, kind, body in records if kind == "relationship"]
+        interactions = [(line, body) for line, kind, body in records if kind == "interaction"]
+        extra: dict[str, list[tuple[int, Any]]] = {}
+        for line, kind, body in records:
+            if kind == "<unreadable>":
+                reason = getattr(body, "reason", "unreadable record")
+                self.reject(line, "", reason, ValidationError("", reason))
+            elif kind not in ("party", "relationship", "interaction"):
+                extra.setdefault(kind, []).append((line, body))
+        self.report.read += len(records)
+        if parties:
+            self._parties(parties)
+        if relationships:
+            self._relationships(relationships)
+        for kind, bodies in extra.items():
+            self._records(kind, bodies)
+        if interactions:
+            self._interactions(interactions)
+
+    # -- parties -------------------------------------------------------------------------
+
+    def _party_fields(self, body: Any) -> tuple[str, str, str | None, dict[str, Any], bool]:
+        if isinstance(body, Party):
+            return body.key, body.kind, body.name, dict(body.attributes), body.name is not None
+        schema = record_schema("party")
+        if not schema.is_valid(body):
+            error = schema.explain(body)
+            raise _Rejected(_reason(error), error)
+        return (
+            body["key"],
+            body["kind"],
+            body.get("name"),
+            dict(body.get("attributes") or {}),
+            "name" in body,
+        )
+
+    def _parties(self, bodies: list[tuple[int, Any]]) -> None:
+        parsed: list[tuple[int, str, str, str | None, dict[str, Any], bool]] = []
+        for line, body in bodies:
+            try:
+                key, kind, name, attributes, has_name = self._party_fields(body)
+                self.vocabulary.party_kind(kind, "kind")
+            except _Rejected as rejected:
+                self.reject(line, "party", rejected.reason, rejected.error)
+                continue
+            except ValidationError as error:
+                self.reject(line, "party", str(error), error)
+                continue
+            parsed.append((line, key, kind, name, attributes, has_name))
+        keys = sorted({item[1] for item in parsed})
+        existing: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for row in self.connection.execute(select(_party).where(_party.c.key.in_(chunk))):
+                existing[row.key] = row
+        merged: dict[str, Party] = {}
+        lines: dict[str, int] = {}
+        for line, key, kind, name, attributes, has_name in parsed:
+            before = merged.get(key)
+            if before is None and key in existing:
+                before = party_from_row(existing[key])
+            if before is not None and before.kind != kind:
+                self.reject(
+                    line,
+                    "party",
+                    f"kind: party {key!r} is a {before.kind}; its kind cannot change to {kind!r}",
+                    ValidationError("kind", f"party {key!r} is a {before.kind}", kind),
+                )
+                continue
+            combined = {**(before.attributes if before else {}), **attributes}
+            try:
+                self.vocabulary.party_schema(kind).check(combined, "attributes")
+            except ValidationError as error:
+                self.reject(line, "party", str(error), error)
+                continue
+            new_name = name if has_name else (before.name if before else None)
+            merged[key] = Party(
+                key=key,
+                kind=kind,
+                name=new_name,
+                attributes=combined,
+                id=before.id if before else None,
+                created_at=before.created_at if before else None,
+            )
+            lines[key] = line
+        if not merged:
+            return
+        fresh = [key for key, party in merged.items() if party.id is None]
+        new_ids = iter(self._allocate("party", len(fresh)))
+        now = from_storage(self.now)
+        batch = WriteBatch("party")
+        for key, party in merged.items():
+            if party.id is None:
+                party = attrs.evolve(party, id=next(new_ids), created_at=now, updated_at=now)
+            else:
+                party = attrs.evolve(party, updated_at=now)
+            batch.parties.append(party)
+            batch._lines[id(party)] = lines[key]
+        self.hooks.before_write(batch, self.session)
+        kept: list[Party] = self._settle(batch, batch.parties)
+        inserts = []
+        updates = []
+        for party in kept:
+            if party.key in existing:
+                previous = existing[party.key]
+                if previous.name == party.name and (previous.attributes or {}) == dict(
+                    party.attributes
+                ):
+                    self.report.unchanged["party"] += 1
+                    self._remember(int(previous.id), party.key, party.kind)
+                    continue
+                updates.append(
+                    {
+                        "b_id": party.id,
+                        "b_name": party.name,
+                        "b_attributes": dict(party.attributes),
+                        "b_updated": self.now,
+                    }
+                )
+                self.report.updated["party"] += 1
+            else:
+                inserts.append(
+                    {
+                        "id": party.id,
+                        "key": party.key,
+                        "kind": party.kind,
+                        "name": party.name,
+                        "attributes": dict(party.attributes),
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    }
+                )
+                self.report.created["party"] += 1
+            assert party.id is not None
+            self._remember(party.id, party.key, party.kind)
+        if inserts:
+            self.connection.execute(_party.insert(), inserts)
+        if updates:
+            self.connection.execute(
+                update(_party)
+                .where(_party.c.id == bindparam("b_id"))
+                .values(
+                    name=bindparam("b_name"),
+                    attributes=bindparam("b_attributes"),
+                    updated_at=bindparam("b_updated"),
+                ),
+                updates,
+            )
+        batch.parties = kept
+        self.created_objects.extend(kept)
+        self.hooks.after_write(batch, self.session)
+
+    # -- relationships -------------------------------------------------------------------
+
+    def _relationship_fields(self, body: Any) -> Relationship:
+        if isinstance(body, Relationship):
+            return body
+        schema = record_schema("relationship")
+        if not schema.is_valid(body):
+            error = schema.explain(body)
+            raise _Rejected(_reason(error), error)
+        try:
+            valid_from = body.get("valid_from")
+            valid_to = body.get("valid_to")
+            return Relationship(
+                type=body["type"],
+                source=body["source"],
+                target=body["target"],
+                role=body.get("role") or None,
+                primary=bool(body.get("primary", False)),
+                attributes=body.get("attributes") or {},
+                valid_from=parse_time(valid_from, "valid_from") if valid_from else None,
+                valid_to=parse_time(valid_to, "valid_to") if valid_to else None,
+            )
+        except ValueError as error:
+            raise _Rejected(str(error)) from None
+
+    def _check_relationship(self, rel: Relationship) -> tuple[int, int]:
+        rtype = self.vocabulary.relationship_types.get(rel.type)
+        if rtype is None:
+            error = self.vocabulary_error("relationship", rel.type)
+            raise _Rejected(str(error), error)
+        source_id, source_kind = self._party_of(rel.source, "source")
+        target_id, target_kind = self._party_of(rel.target, "target")
+        if rtype.source_kinds is not None and source_kind not in rtype.source_kinds:
+            allowed = ", ".join(sorted(rtype.source_kinds))
+            raise _Rejected(
+                f"source: a {rel.type} relationship starts at a {allowed}, "
+                f"got {rel.source!r}, a {source_kind}"
+            )
+        if rtype.target_kinds is not None and target_kind not in rtype.target_kinds:
+            allowed = ", ".join(sorted(rtype.target_kinds))
+            raise _Rejected(
+                f"target: a {rel.type} relationship ends at a {allowed}, "
+                f"got {rel.target!r}, a {target_kind}"
+            )
+        if rel.role is None and rtype.role_required:
+            allowed = ", ".join(sorted(rtype.roles or ()))
+            raise _Rejected(f"role: a {rel.type} relationship needs a role ({allowed})")
+        if rel.role is not None and rtype.roles is not None and rel.role not in rtype.roles:
+            allowed = ", ".join(sorted(rtype.roles)) or "none"
+            raise _Rejected(f"role: {rel.role!r} is not a role of {rel.type}; allowed: {allowed}")
+        if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:
+            raise _Rejected("valid_to: must be after valid_from")
+        try:
+            self.vocabulary.relationship_schema(rel.type).check(dict(rel.attributes), "attributes")
+        except ValidationError as error:
+            raise _Rejected(str(error), error) from None
+        return source_id, target_id
+
+    def vocabulary_error(self, what: str, name: str) -> ValidationError:
+        """The error for an unknown type name."""
+        try:
+            if what == "relationship":
+                self.vocabulary.relationship_type(name, "type")
+            else:
+                self.vocabulary.interaction_type(name, "type")
+        except ValidationError as error:
+            return error
+        return ValidationError("type", f"unknown {what} type {name!r}", name)
+
+    def _relationships(self, bodies: list[tuple[int, Any]]) -> None:
+        parsed: list[tuple[int, Relationship]] = []
+        for line, body in bodies:
+            try:
+                parsed.append((line, self._relationship_fields(body)))
+            except _Rejected as rejected:
+                self.reject(line, "relationship", rejected.reason, rejected.error)
+        self._lookup([ref for _, rel in parsed for ref in (rel.source, rel.target)])
+        batch = WriteBatch("relationship")
+        for line, rel in parsed:
+            try:
+                source_id, target_id = self._check_relationship(rel)
+            except _Rejected as rejected:
+                self.reject(line, "relationship", rejected.reason, rejected.error)
+                continue
+            resolved = attrs.evolve(rel, source=source_id, target=target_id)
+            batch.relationships.append(resolved)
+            batch._lines[id(resolved)] = line
+        if not batch.relationships:
+            return
+        self.hooks.before_write(batch, self.session)
+        kept: list[Relationship] = self._settle(batch, batch.relationships)
+        written: list[Relationship] = []
+        for rel in kept:
+            try:
+                written.extend(self._write_relationship(rel))
+            except _Rejected as rejected:
+                self.reject(batch.line_of(rel), "relationship", rejected.reason, rejected.error)
+        batch.relationships = written
+        self.created_objects.extend(written)
+        self.hooks.after_write(batch, self.session)
+
+    def _write_relationship(self, rel: Relationship) -> list[Relationship]:
+        valid_from = to_storage(rel.valid_from) if rel.valid_from else MIN_TIME
+        valid_to = to_storage(rel.valid_to) if rel.valid_to else None
+        identity = and_(
+            _rel.c.type == rel.type,
+            _rel.c.source_id == rel.source,
+            _rel.c.target_id == rel.target,
+            _rel.c.role == (rel.role or ""),
+            _rel.c.valid_from == valid_from,
+        )
+        row = self.connection.execute(select(_rel).where(identity)).first()
+        if rel.id is not None and row is None:
+            raise _Rejected(f"id: no relationship with id {rel.id}")
+        if row is not None:
+            return self._update_relationship(row, rel, valid_to)
+        written: list[Relationship] = []
+        rtype = self.vocabulary.relationship_types[rel.type]
+        for rule in rtype.cardinality:
+            written.extend(self._enforce(rule, rel, valid_from))
+        (new_id,) = self._allocate("relationship", 1)
+        self.connection.execute(
+            _rel.insert(),
+            {
+                "id": new_id,
+                "type": rel.type,
+                "source_id": rel.source,
+                "target_id": rel.target,
+                "role": rel.role or "",
+                "is_primary": rel.primary,
+                "attributes": dict(rel.attributes),
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "created_at": self.now,
+            },
+        )
+        self.report.created["relationship"] += 1
+        written.append(attrs.evolve(rel, id=new_id))
+        return written
+
+    def _update_relationship(
+        self, row: Any, rel: Relationship, valid_to: datetime | None
+    ) -> list[Relationship]:
+        current = relationship_from_row(row)
+        changes: dict[str, Any] = {}
+        if valid_to is not None and row.valid_to is None:
+            changes["valid_to"] = valid_to
+        elif valid_to is not None and row.valid_to is not None and row.valid_to != valid_to:
+            ended = from_storage(row.valid_to)
+            raise _Rejected(
+                f"valid_to: relationship #{row.id} already ended on "
+                f"{ended.isoformat() if ended else ''}; history is never rewritten"
+            )
+        attributes = {**(row.attributes or {}), **dict(rel.attributes)}
+        if attributes != (row.attributes or {}):
+            changes["attributes"] = attributes
+        if rel.primary != bool(row.is_primary) and rel.id is None:
+            changes["is_primary"] = rel.primary
+        if not changes:
+            self.report.unchanged["relationship"] += 1
+            return []
+        self.connection.execute(update(_rel).where(_rel.c.id == row.id).values(**changes))
+        self.report.updated["relationship"] += 1
+        return [
+            attrs.evolve(
+                current,
+                valid_to=from_storage(changes.get("valid_to", row.valid_to)),
+                attributes=changes.get("attributes", current.attributes),
+                primary=changes.get("is_primary", current.primary),
+            )
+        ]
+
+    def _enforce(self, rule: Cardinality, rel: Relationship, start: datetime) -> list[Relationship]:
+        if rule.role is not None and rel.role != rule.role:
+            return []
+        if rule.primary_only and not rel.primary:
+            return []
+        column = _rel.c.source_id if rule.per == "source" else _rel.c.target_id
+        anchor = rel.source if rule.per == "source" else rel.target
+        conditions = [
+            _rel.c.type == rel.type,
+            column == anchor,
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > start),
+        ]
+        if start != MIN_TIME:
+            conditions.append(_rel.c.valid_from <= start)
+        if rule.role is not None:
+            conditions.append(_rel.c.role == rule.role)
+        if rule.primary_only:
+            conditions.append(_rel.c.is_primary.is_(True))
+        rows = list(
+            self.connection.execute(
+                select(_rel).where(and_(*conditions)).order_by(_rel.c.valid_from, _rel.c.id)
+            )
+        )
+        excess = len(rows) + 1 - rule.max
+        if excess <= 0:
+            return []
+        what = f"{rule.role} " if rule.role else ("primary " if rule.primary_only else "")
+        if rule.on_excess == "fail" or start == MIN_TIME:
+            anchor_key = self._ids.get(int(anchor), (str(anchor), ""))[0]
+            raise _Rejected(
+                f"{rule.per}: {anchor_key!r} already has {len(rows)} current {what}"
+                f"{rel.type} relationship(s); at most {rule.max} allowed"
+                + ("" if rule.on_excess == "fail" else " (give valid_from to end the previous one)")
+            )
+        ended = []
+        for row in rows[:excess]:
+            self.connection.execute(update(_rel).where(_rel.c.id == row.id).values(valid_to=start))
+            self.report.updated["relationship"] += 1
+            ended.append(attrs.evolve(relationship_from_row(row), valid_to=from_storage(start)))
+        return ended
+
+    # -- plugin record types -------------------------------------------------------------
+
+    def _records(self, kind: str, bodies: list[tuple[int, Any]]) -> None:
+        rtype = self.vocabulary.record_types.get(kind)
+        if rtype is None:
+            known = ", ".join(
+                sorted({"party", "relationship", "interaction", *self.vocabulary.record_types})
+            )
+            for line, _ in bodies:
+                self.reject(
+                    line,
+                    kind,
+                    f"unknown record type {kind!r}; known: {known}",
+                    ValidationError("", f"unknown record type {kind!r}", kind),
+                )
+            return
+        schema = self.vocabulary.record_schema(kind)
+        batch = WriteBatch(kind, record_type=kind)
+        for line, body in bodies:
+            if not schema.is_valid(body):
+                error = schema.explain(body, "")
+                self.reject(line, kind, str(error), error)
+                continue
+            batch.records.append(body)
+            batch._lines[id(body)] = line
+        if not batch.records:
+            return
+        self.hooks.before_write(batch, self.session)
+        batch.records = self._settle(batch, batch.records)
+        if batch.records:
+            rtype.apply(batch.records, self.session)
+            self.report.created[kind] += len(batch.records)
+        self.hooks.after_write(batch, self.session)
+
+    # -- interactions (the hot path) -----------------------------------------------------
+
+    def _interaction_fields(
+        self, body: Any
+    ) -> tuple[str | None, str, datetime, list[tuple[PartyRef, str]], Mapping[str, Any]]:
+        if isinstance(body, Interaction):
+            return (
+                body.key,
+                body.type,
+                body.occurred_at,
+                [(p.party, p.role) for p in body.participants],
+                body.payload,
+            )
+        schema = record_schema("interaction")
+        if not schema.is_valid(body):
+            error = schema.explain(body)
+            raise _Rejected(_reason(error), error)
+        try:
+            occurred = parse_time(body["occurred_at"], "occurred_at")
+        except ValueError as error:
+            raise _Rejected(str(error)) from None
+        return (
+            body.get("key"),
+            body["type"],
+            occurred,
+            [(p["party"], p["role"]) for p in body["participants"]],
+            body.get("payload") or {},
+        )
+
+    def _interactions(self, bodies: list[tuple[int, Any]]) -> None:
+        types = self.vocabulary.interaction_types
+        staged = []
+        refs: set[PartyRef] = set()
+        for line, body in bodies:
+            try:
+                key, type_name, occurred, participants, payload = self._interaction_fields(body)
+                itype = types.get(type_name)
+                if itype is None:
+                    error = self.vocabulary_error("interaction", type_name)
+                    raise _Rejected(str(error), error)
+                roles = [role for _, role in participants]
+                if itype.roles is not None:
+                    for index, role in enumerate(roles):
+                        if role not in itype.roles:
+                            allowed = ", ".join(sorted(itype.roles))
+                            raise _Rejected(
+                                f"participants/{index}/role: {role!r} is not a role of "
+                                f"{type_name}; allowed: {allowed}"
+                            )
+                for role in itype.required_roles:
+                    if role not in roles:
+                        raise _Rejected(f"participants: a {type_name} needs a {role!r}")
+                schema = self.vocabulary.payload_schema(type_name)
+                if not schema.is_valid(payload):
+                    error = schema.explain(payload, "payload")
+                    raise _Rejected(str(error), error)
+            except _Rejected as rejected:
+                self.reject(line, "interaction", rejected.reason, rejected.error)
+                continue
+            for ref, _ in participants:
+                refs.add(ref)
+            staged.append((line, key, type_name, occurred, participants, payload))
+        self._lookup(refs)
+        keys = [item[1] for item in staged if item[1] is not None]
+        seen: set[str] = set()
+        if keys:
+            inter = interaction_table
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                seen.update(
+                    self.connection.execute(
+                        select(inter.c.key).where(inter.c.key.in_(chunk))
+                    ).scalars()
+                )
+        ids = iter(self._allocate("interaction", len(staged)))
+        batch = WriteBatch("interaction")
+        append = batch.interactions.append
+        lines = batch._lines
+        for line, key, type_name, occurred, participants, payload in staged:
+            if key is not None:
+                if key in seen:
+                    self.report.unchanged["interaction"] += 1
+                    continue
+                seen.add(key)
+            try:
+                resolved = []
+                pairs = set()
+                for index, (ref, role) in enumerate(participants):
+                    party_id = self._party_of(ref, f"participants/{index}/party")[0]
+                    if (party_id, role) in pairs:
+                        raise _Rejected(f"participants/{index}: {ref!r} appears twice as {role!r}")
+                    pairs.add((party_id, role))
+                    resolved.append(Participant(party_id, role))
+            except _Rejected as rejected:
+                self.reject(line, "interaction", rejected.reason, rejected.error)
+                continue
+            item = Interaction(type_name, occurred, tuple(resolved), payload, key, next(ids))
+            append(item)
+            lines[id(item)] = line
+        if not batch.interactions:
+            return
+        self.hooks.before_write(batch, self.session)
+        kept: list[Interaction] = self._settle(batch, batch.interactions)
+        self._insert_interactions(kept)
+        self.report.created["interaction"] += len(kept)
+        batch.interactions = kept
+        self.hooks.after_write(batch, self.session)
+
+    def _insert_interactions(self, items: list[Interaction]) -> None:
+        created = self.now
+        rows: list[tuple[Any, ...]] = []
+        participant_rows: list[tuple[Any, ...]] = []
+        dumps = orjson.dumps
+        if self.dialect == "sqlite":
+            created_text = created.isoformat(sep=" ", timespec="microseconds")
+            for item in items:
+                at = item.occurred_at
+                if at.tzinfo is not None:
+                    at = to_storage(at)
+                at_text = at.isoformat(sep=" ", timespec="microseconds")
+                rows.append(
+                    (
+                        item.id,
+                        item.key,
+                        item.type,
+                        at_text,
+                        dumps(item.payload).decode(),
+                        created_text,
+                    )
+                )
+                for participant in item.participants:
+                    participant_rows.append(
+                        (item.id, participant.party, participant.role, item.type, at_text)
+                    )
+            marker = "?"
+        else:
+            for item in items:
+                at = to_storage(item.occurred_at)
+                rows.append(
+                    (item.id, item.key, item.type, at, dumps(item.payload).decode(), created)
+                )
+                for participant in item.participants:
+                    participant_rows.append(
+                        (item.id, participant.party, participant.role, item.type, at)
+                    )
+            marker = "%s"
+        cast = "::jsonb" if self.dialect == "postgresql" else ""
+        if rows:
+            self.connection.exec_driver_sql(
+                "INSERT INTO interaction (id, key, type, occurred_at, payload, created_at) "
+                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker}{cast}, {marker})",
+                rows,
+            )
+        if participant_rows:
+            self.connection.exec_driver_sql(
+                "INSERT INTO participant (interaction_id, party_id, role, type, occurred_at) "
+                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
+                participant_rows,
+            )
+
+
+def batches(
+    records: Iterable[tuple[int, str, Any]], size: int
+) -> Iterator[list[tuple[int, str, Any]]]:
+    """Cut a stream of records into lists of at most *size*."""
+    batch: list[tuple[int, str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
