@@ -20,6 +20,7 @@ from partygraph.errors import (
     UserError,
     ValidationError,
     WriteRefused,
+    WriteWithheld,
 )
 from partygraph.hookspecs import hookimpl
 from partygraph.model import (
@@ -91,6 +92,7 @@ __all__ = [
     "WriteRefused",
     "WriteReport",
     "WriteSession",
+    "WriteWithheld",
     "__version__",
     "check_config",
     "converter",

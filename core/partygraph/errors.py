@@ -23,6 +23,7 @@ __all__ = [
     "UserError",
     "ValidationError",
     "WriteRefused",
+    "WriteWithheld",
 ]
 
 
@@ -106,3 +107,7 @@ class PluginError(UserError):
 
 class StorageError(PartygraphError):
     """The database could not be reached or upgraded (the message hides passwords)."""
+
+
+class WriteWithheld(UserError):
+    """A plugin kept the record out of the core's tables (a quarantine, say)."""

@@ -114,6 +114,8 @@ class Participant:
 
 
 def _participants(value: Any) -> tuple[Participant, ...]:
+    if type(value) is tuple and all(type(item) is Participant for item in value):
+        return value
     out = []
     for item in value:
         if isinstance(item, Participant):

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection
 
+from partygraph import _statements as statements
 from partygraph._time import MIN_TIME, from_storage, to_storage
 from partygraph.errors import NotFoundError
 from partygraph.model import (
@@ -159,8 +160,8 @@ class SqlGraph:
             if ref.id is not None:
                 return ref
             ref = ref.key
-        column = _party.c.id if isinstance(ref, int) else _party.c.key
-        row = self._connection.execute(select(_party).where(column == ref)).first()
+        statement = statements.party_by_id if isinstance(ref, int) else statements.party_by_key
+        row = self._connection.execute(statement, {"ref": ref}).first()
         return party_from_row(row) if row is not None else None
 
     def party(self, ref: PartyRef | Party) -> Party:
@@ -183,11 +184,7 @@ class SqlGraph:
         """Summaries of the parties with these ids."""
         if not ids:
             return {}
-        rows = self._connection.execute(
-            select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
-                _party.c.id.in_(sorted(ids))
-            )
-        )
+        rows = self._connection.execute(statements.summaries_by_ids, {"ids": sorted(ids)})
         return {row.id: PartySummary(row.id, row.key, row.kind, row.name) for row in rows}
 
     # -- relationships -----------------------------------------------------------------
@@ -205,25 +202,15 @@ class SqlGraph:
         """Relationships seen from *party*: current at *as_of*, or all with *history*."""
         party_id = self._id(party)
         at = as_of or self._as_of
-        stored_at = to_storage(at)
-        ends = []
-        if direction in ("outgoing", "both"):
-            ends.append(("outgoing", _rel.c.source_id))
-        if direction in ("incoming", "both"):
-            ends.append(("incoming", _rel.c.target_id))
+        params = {"party": party_id, "type": type, "role": role, "at": to_storage(at)}
         found: list[tuple[str, Any]] = []
-        for label, column in ends:
-            query = select(_rel).where(column == party_id)
-            if type is not None:
-                query = query.where(_rel.c.type == type)
-            if role is not None:
-                query = query.where(_rel.c.role == role)
-            if not history:
-                query = query.where(
-                    _rel.c.valid_from <= stored_at,
-                    or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > stored_at),
-                )
-            found.extend((label, row) for row in self._connection.execute(query))
+        for label in ("outgoing", "incoming"):
+            if direction not in (label, "both"):
+                continue
+            statement = statements.relationships_of(
+                label == "outgoing", type is not None, role is not None, history
+            )
+            found.extend((label, row) for row in self._connection.execute(statement, params))
         others = {row.target_id if label == "outgoing" else row.source_id for label, row in found}
         summaries = self.summaries(others)
         views = []
@@ -256,24 +243,23 @@ class SqlGraph:
 
     # -- interactions ------------------------------------------------------------------
 
-    def _participations(
+    def _participation_params(
         self,
-        party_id: int,
+        party: PartyRef | Party,
         type: str | None,
         role: str | None,
         since: datetime | None,
         before: datetime | None,
-    ) -> list[Any]:
-        conditions = [_part.c.party_id == party_id]
-        if type is not None:
-            conditions.append(_part.c.type == type)
-        if role is not None:
-            conditions.append(_part.c.role == role)
-        if since is not None:
-            conditions.append(_part.c.occurred_at >= to_storage(since))
-        if before is not None:
-            conditions.append(_part.c.occurred_at < to_storage(before))
-        return conditions
+    ) -> tuple[tuple[bool, bool, bool, bool], dict[str, Any]]:
+        shape = (type is not None, role is not None, since is not None, before is not None)
+        params = {
+            "party": self._id(party),
+            "type": type,
+            "role": role,
+            "since": to_storage(since) if since is not None else None,
+            "before": to_storage(before) if before is not None else None,
+        }
+        return shape, params
 
     def count_interactions(
         self,
@@ -285,9 +271,9 @@ class SqlGraph:
         before: datetime | None = None,
     ) -> int:
         """How many interactions the party took part in (in *role*, of *type*)."""
-        conditions = self._participations(self._id(party), type, role, since, before)
-        query = select(func.count(func.distinct(_part.c.interaction_id))).where(and_(*conditions))
-        return int(self._connection.execute(query).scalar_one())
+        shape, params = self._participation_params(party, type, role, since, before)
+        statement = statements.count_participations(*shape)
+        return int(self._connection.execute(statement, params).scalar_one())
 
     def interactions(
         self,
@@ -300,16 +286,10 @@ class SqlGraph:
         limit: int | None = None,
     ) -> list[Interaction]:
         """The party's interactions, newest first."""
-        conditions = self._participations(self._id(party), type, role, since, before)
-        ids_query = (
-            select(_part.c.interaction_id, func.max(_part.c.occurred_at).label("at"))
-            .where(and_(*conditions))
-            .group_by(_part.c.interaction_id)
-            .order_by(func.max(_part.c.occurred_at).desc(), _part.c.interaction_id.desc())
-        )
-        if limit is not None:
-            ids_query = ids_query.limit(limit)
-        ids = [row.interaction_id for row in self._connection.execute(ids_query)]
+        shape, params = self._participation_params(party, type, role, since, before)
+        statement = statements.participations(*shape, limit is not None)
+        params["limit"] = limit
+        ids = [row.interaction_id for row in self._connection.execute(statement, params)]
         return self.interactions_by_id(ids)
 
     def interactions_by_id(self, ids: list[int]) -> list[Interaction]:
@@ -318,14 +298,10 @@ class SqlGraph:
             return []
         rows = {
             row.id: row
-            for row in self._connection.execute(select(_inter).where(_inter.c.id.in_(ids)))
+            for row in self._connection.execute(statements.interactions_by_ids, {"ids": ids})
         }
         participants: dict[int, list[Participant]] = {}
-        for part in self._connection.execute(
-            select(_part.c.interaction_id, _part.c.party_id, _part.c.role)
-            .where(_part.c.interaction_id.in_(ids))
-            .order_by(_part.c.interaction_id, _part.c.role, _part.c.party_id)
-        ):
+        for part in self._connection.execute(statements.participants_by_ids, {"ids": ids}):
             participants.setdefault(part.interaction_id, []).append(
                 Participant(part.party_id, part.role)
             )

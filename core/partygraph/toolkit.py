@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from partygraph._builtin import CorePlugin
 from partygraph._time import parse_time, utcnow
 from partygraph.config import Config, RawConfig, enabled_plugins, read_config, resolve_config
-from partygraph.errors import NotFoundError, StorageError, UserError
+from partygraph.errors import NotFoundError, StorageError, UserError, WriteWithheld
 from partygraph.hooks import Hooks
 from partygraph.model import (
     Interaction,
@@ -242,7 +242,7 @@ class Toolkit:
         ``(record type, body)`` pairs. All-or-nothing unless *skip_invalid*:
         then invalid records are reported in the result and the rest written.
         """
-        return self._run(_numbered(records), skip_invalid, context, progress, batch_size)
+        return self._run(_numbered(records), skip_invalid, context, progress, batch_size)[0]
 
     def _run(
         self,
@@ -252,7 +252,7 @@ class Toolkit:
         progress: ProgressFn | None,
         batch_size: int | None,
         raise_first: bool = False,
-    ) -> WriteReport:
+    ) -> tuple[WriteReport, list[Any]]:
         context = context or WriteContext()
         if context.at is None:
             context = attrs.evolve(context, at=utcnow())
@@ -273,15 +273,17 @@ class Toolkit:
                 done += len(batch)
                 if progress is not None:
                     progress(done)
+            pipeline.report.rejected.sort(key=lambda item: item.line)
             if pipeline.report.rejected and not skip_invalid:
                 raise RecordsRejected(pipeline.report)
-            self._last_objects = pipeline.created_objects
-            return pipeline.report
+            return pipeline.report, pipeline.created_objects
 
     def _single(self, kind: str, body: Any, context: WriteContext | None) -> list[Any]:
-        self._last_objects = []
-        self._run(iter([(1, kind, body)]), False, context, None, 1, raise_first=True)
-        return list(self._last_objects)
+        """Write one record through the same pipeline; raise its first error as is."""
+        report, written = self._run(iter([(1, kind, body)]), False, context, None, 1, True)
+        if report.withheld:
+            raise WriteWithheld(report.withheld[0].reason)
+        return written
 
     def upsert_party(
         self,
@@ -293,7 +295,10 @@ class Toolkit:
         context: WriteContext | None = None,
     ) -> Party:
         """Create the party with this key, or update it (attributes are merged)."""
-        self._single("party", Party(key, kind, name, attributes or {}), context)
+        written = self._single("party", Party(key, kind, name, attributes or {}), context)
+        if written:
+            party: Party = written[-1]
+            return party
         return self.party(key)
 
     def relate(
@@ -375,27 +380,15 @@ class Toolkit:
         interaction = Interaction(
             type, parse_time(occurred_at, "occurred_at"), participants, payload or {}, key
         )
-        self._last_objects = []
-        report = self._run(
-            iter([(1, "interaction", interaction)]), False, context, None, 1, raise_first=True
-        )
-        del report
+        written = self._single("interaction", interaction, context)
+        if written:
+            recorded: Interaction = written[-1]
+            return recorded
+        # An interaction with this key exists already: return the stored one.
+        table = interaction_table
         with self.reader() as graph:
-            if key is not None:
-                table = interaction_table
-                found_id = graph.connection.execute(
-                    select(table.c.id).where(table.c.key == key)
-                ).scalar()
-                return graph.interactions_by_id([int(found_id or 0)])[0]
-            table = participant_table
-            first = graph.party(interaction.participants[0].party)
-            found_id = graph.connection.execute(
-                select(table.c.interaction_id)
-                .where(table.c.party_id == first.id)
-                .order_by(table.c.interaction_id.desc())
-                .limit(1)
-            ).scalar()
-            return graph.interactions_by_id([int(found_id or 0)])[0]
+            found = graph.connection.execute(select(table.c.id).where(table.c.key == key)).scalar()
+            return graph.interactions_by_id([int(found or 0)])[0]
 
     def record_interactions(
         self,
@@ -407,7 +400,7 @@ class Toolkit:
     ) -> WriteReport:
         """Record a batch of interactions (hooks are called per batch, not per row)."""
         items = ((index, "interaction", item) for index, item in enumerate(interactions, start=1))
-        return self._run(items, skip_invalid, context, progress, None)
+        return self._run(items, skip_invalid, context, progress, None)[0]
 
     def import_jsonl(
         self,
@@ -430,7 +423,7 @@ class Toolkit:
             if progress is not None:
                 progress(reader.bytes_read)
 
-        return self._run(reader.records(), skip_invalid, context, _progress, None)
+        return self._run(reader.records(), skip_invalid, context, _progress, None)[0]
 
     # -- reading -------------------------------------------------------------------------
 

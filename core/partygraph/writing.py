@@ -187,6 +187,14 @@ class Pipeline:
         self._next_id: dict[str, int] = {}
         self.session = WriteSession(connection, context, graph, vocabulary, self._resolve_one)
         self.created_objects: list[Any] = []
+        # Participants are immutable and repeat (the same rider, the same role):
+        # share one object per (party, role) instead of building one per row.
+        self._participants: dict[tuple[int, str], Participant] = {}
+
+    def _keep(self, items: Sequence[Any]) -> None:
+        """Remember written objects for single writes (bulk writes would hold them all)."""
+        if self.raise_first:
+            self.created_objects.extend(items)
 
     # -- identifiers -----------------------------------------------------------------------
 
@@ -429,7 +437,7 @@ class Pipeline:
                 updates,
             )
         batch.parties = kept
-        self.created_objects.extend(kept)
+        self._keep(kept)
         self.hooks.after_write(batch, self.session)
 
     # -- relationships -------------------------------------------------------------------
@@ -530,7 +538,7 @@ class Pipeline:
             except _Rejected as rejected:
                 self.reject(batch.line_of(rel), "relationship", rejected.reason, rejected.error)
         batch.relationships = written
-        self.created_objects.extend(written)
+        self._keep(written)
         self.hooks.after_write(batch, self.session)
 
     def _write_relationship(self, rel: Relationship) -> list[Relationship]:
@@ -757,6 +765,7 @@ class Pipeline:
         batch = WriteBatch("interaction")
         append = batch.interactions.append
         lines = batch._lines
+        known_participants = self._participants
         for line, key, type_name, occurred, participants, payload in staged:
             if key is not None:
                 if key in seen:
@@ -785,6 +794,7 @@ class Pipeline:
         self._insert_interactions(kept)
         self.report.created["interaction"] += len(kept)
         batch.interactions = kept
+        self._keep(kept)
         self.hooks.after_write(batch, self.session)
 
     def _insert_interactions(self, items: list[Interaction]) -> None:

@@ -357,14 +357,29 @@ def import_(
     if as_json:
         emit_json(summary)
         return
-    created = ", ".join(f"{n} {kind_}" for kind_, n in summary["created"].items()) or "nothing"
-    click.echo(f"read {report.read} record(s); created {created}")
+    click.echo(f"read {report.read} record(s); created {_counts(summary['created'])}")
     if summary["updated"]:
-        click.echo("updated " + ", ".join(f"{n} {k}" for k, n in summary["updated"].items()))
+        click.echo(f"updated {_counts(summary['updated'])}")
+    if summary["unchanged"]:
+        click.echo(f"unchanged {_counts(summary['unchanged'])}")
     if report.rejected:
         click.echo(f"rejected {len(report.rejected)} record(s):")
         for item in report.rejected[:50]:
             click.echo(f"  line {item.line}: {item.reason}")
+
+
+_PHASES = ("party", "relationship", "interaction")
+_PLURALS = {"party": "parties", "relationship": "relationships", "interaction": "interactions"}
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """'2 parties, 1 interaction', in the order records are applied."""
+    order = sorted(counts, key=lambda kind: (_PHASES.index(kind) if kind in _PHASES else 2, kind))
+    words = [
+        f"{counts[kind]} {kind if counts[kind] == 1 else _PLURALS.get(kind, kind + 's')}"
+        for kind in order
+    ]
+    return ", ".join(words) or "nothing"
 
 
 # -- show / explain ----------------------------------------------------------------------
