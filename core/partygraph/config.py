@@ -85,7 +85,10 @@ def read_config(config: str | Path | Mapping[str, Any] | None) -> RawConfig:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
+        line = getattr(error, "lineno", None)  # Python 3.14+; before, only in the message
+        if line is None:
+            found = re.search(r"at line (\d+)", str(error))
+            line = int(found.group(1)) if found else None
         raise ConfigError(
             str(path), [ConfigViolation("", f"not valid TOML: {error}", line)]
         ) from None

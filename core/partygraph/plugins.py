@@ -126,6 +126,16 @@ def _order(names: Iterable[str], plugins: Mapping[str, object]) -> list[str]:
     return order
 
 
+def _check_hook_names(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
+    """Refuse an implementation of a hook that does not exist (a misspelt name)."""
+    for hook in manager.get_hookcallers(plugin) or []:
+        if hook.spec is None:
+            raise PluginError(
+                f"Plugin {name!r} implements {hook.name!r}, which is not a partygraph "
+                f"hook; see the hook reference"
+            )
+
+
 def _implemented_hooks(manager: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
     callers = manager.get_hookcallers(plugin) or []
     return tuple(sorted(caller.name for caller in callers))
@@ -195,12 +205,7 @@ def load_plugins(
             entry = entries.get(name)
             raise _load_error(name, entry, error) from error
     for name, plugin in sequence:
-        for hook in manager.get_hookcallers(plugin) or []:
-            if hook.spec is None:
-                raise PluginError(
-                    f"Plugin {name!r} implements {hook.name!r}, which is not a partygraph "
-                    f"hook; see the hook reference"
-                )
+        _check_hook_names(manager, name, plugin)
     infos = tuple(
         PluginInfo(
             name,
@@ -254,10 +259,16 @@ def plugin_report(
             continue
         try:
             manager.register(plugin, name=name)
-            hooks = _implemented_hooks(manager, plugin)
         except Exception as error:
             report.append(PluginInfo(name, version, dist, False, f"failed to register: {error}"))
             continue
+        try:
+            _check_hook_names(manager, name, plugin)
+        except PluginError as error:
+            manager.unregister(plugin)
+            report.append(PluginInfo(name, version, dist, False, f"failed to register: {error}"))
+            continue
+        hooks = _implemented_hooks(manager, plugin)
         report.append(PluginInfo(name, version, dist, True, None, hooks))
     return report
 

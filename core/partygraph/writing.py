@@ -777,10 +777,14 @@ class Pipeline:
                 pairs = set()
                 for index, (ref, role) in enumerate(participants):
                     party_id = self._party_of(ref, f"participants/{index}/party")[0]
-                    if (party_id, role) in pairs:
+                    pair = (party_id, role)
+                    if pair in pairs:
                         raise _Rejected(f"participants/{index}: {ref!r} appears twice as {role!r}")
-                    pairs.add((party_id, role))
-                    resolved.append(Participant(party_id, role))
+                    pairs.add(pair)
+                    participant = known_participants.get(pair)
+                    if participant is None:
+                        participant = known_participants[pair] = Participant(party_id, role)
+                    resolved.append(participant)
             except _Rejected as rejected:
                 self.reject(line, "interaction", rejected.reason, rejected.error)
                 continue

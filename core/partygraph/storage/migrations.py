@@ -35,10 +35,9 @@ class MigrationSource:
 
     def script(self) -> ScriptDirectory:
         """The Alembic script directory of this source."""
-        config = Config()
-        config.set_main_option("script_location", str(self.path))
-        config.set_main_option("version_locations", str(self.path))
-        return ScriptDirectory.from_config(config)
+        # Built directly, not from an Alembic config: a config's version_locations
+        # are split on spaces (with a DeprecationWarning), and paths may hold spaces.
+        return ScriptDirectory(str(self.path), version_locations=[str(self.path)])
 
 
 #: The core's own revisions.
