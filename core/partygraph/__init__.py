@@ -46,6 +46,7 @@ from partygraph.vocabulary import (
     PartyKind,
     RecordType,
     RelationshipType,
+    Vocabulary,
 )
 from partygraph.writing import Rejection, WriteBatch, WriteReport, WriteSession
 
@@ -87,6 +88,7 @@ __all__ = [
     "Toolkit",
     "UserError",
     "ValidationError",
+    "Vocabulary",
     "WriteBatch",
     "WriteContext",
     "WriteRefused",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from partygraph.hookspecs import PER_PLUGIN_HOOKS
+from partygraph.hookspecs import WRAPPABLE_HOOKS
 
 if TYPE_CHECKING:
     import click
@@ -37,7 +37,7 @@ class Hooks:
 
     def each(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a per-plugin hook; ``(plugin name, answer)`` for every non-None answer."""
-        assert name in PER_PLUGIN_HOOKS or name.startswith("partygraph_"), name
+        assert name not in WRAPPABLE_HOOKS, f"{name} is called through pluggy, not per plugin"
         caller = getattr(self._manager.hook, name)
         answers: list[tuple[str, Any]] = []
         for impl in reversed(caller.get_hookimpls()):

@@ -5,11 +5,13 @@ point) with functions named like the hooks below and marked with
 :data:`partygraph.hookimpl`. Implementations take only the parameters they
 need. New parameters may be added to a hook; none is ever removed.
 
-Hooks marked *per plugin* are called once for each plugin that implements
-them, so the toolkit can tell whose answer is whose (the ``plugin`` field of a
-role assignment, a plugin's section of the 360-degree view); wrappers do not
-apply to them. The others are ordinary pluggy calls, in the deterministic
-plugin order, and may be wrapped with ``@hookimpl(wrapper=True)``.
+Most hooks are called once for each plugin that implements them, in the
+deterministic plugin order, so the toolkit can tell whose answer is whose
+(the owner of a party kind, the ``plugin`` field of a role assignment, a
+plugin's section of the 360-degree view); wrappers do not apply to them. The
+write hooks, ``partygraph_before_write`` and ``partygraph_after_write``, are
+ordinary pluggy calls and may be wrapped with ``@hookimpl(wrapper=True)``
+(a privacy gate is such a wrapper).
 
 Bulk paths call hooks once per batch, never once per row.
 """
@@ -33,25 +35,16 @@ if TYPE_CHECKING:
     from partygraph.vocabulary import InteractionType, PartyKind, RecordType, RelationshipType
     from partygraph.writing import WriteBatch, WriteSession
 
-__all__ = ["PER_PLUGIN_HOOKS", "hookimpl", "hookspec"]
+__all__ = ["WRAPPABLE_HOOKS", "hookimpl", "hookspec"]
 
 PROJECT = "partygraph"
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Marks a plugin's hook implementations.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-#: Hooks called once per implementing plugin, so that answers carry their plugin's name.
-PER_PLUGIN_HOOKS = frozenset(
-    {
-        "partygraph_config_schema",
-        "partygraph_configure",
-        "partygraph_roles",
-        "partygraph_view_section",
-        "partygraph_metrics",
-        "partygraph_export_subject",
-        "partygraph_erase_subject",
-    }
-)
+#: Hooks called as ordinary pluggy calls (wrappers apply); every other hook is
+#: called once per implementing plugin, so that answers carry their plugin's name.
+WRAPPABLE_HOOKS = frozenset({"partygraph_before_write", "partygraph_after_write"})
 
 # -- 1. Configuration --------------------------------------------------------------------
 
@@ -183,9 +176,11 @@ def partygraph_tables() -> Iterable[Table]:
     """Return the SQLAlchemy tables this plugin stores its own data in.
 
     Called once when a toolkit opens. Tables are created and upgraded by the
-    plugin's migrations (:func:`partygraph_migrations`); listing them here lets
-    the toolkit check the schema and lets a privacy plugin scan them. Prefix
-    table names with the plugin's name.
+    plugin's migrations (:func:`partygraph_migrations`); after upgrading, the
+    toolkit checks that every table listed here exists (a missing one stops
+    it, naming the plugin), and ``Toolkit.tables()`` lists them for tools
+    that scan every table (a privacy plugin's erasure check). Prefix table
+    names with the plugin's name.
 
     Example::
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import attrs
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.exc import OperationalError
 
 from partygraph._builtin import CorePlugin
@@ -44,7 +44,7 @@ from partygraph.plugins import (
 )
 from partygraph.reading import SqlGraph, relationship_from_row
 from partygraph.storage import migrations
-from partygraph.storage.engine import WRITE, create_engine_for, redact_text
+from partygraph.storage.engine import WRITE, adopt_engine, create_engine_for, redact_text
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -144,7 +144,11 @@ class Toolkit:
             self.config.attributes,
         )
         self._own_engine = engine is None
-        self.engine = engine or create_engine_for(self.config.database_url, echo=self.config.echo)
+        self.engine = (
+            adopt_engine(engine)
+            if engine is not None
+            else create_engine_for(self.config.database_url, echo=self.config.echo)
+        )
         if self.config.auto_migrate:
             try:
                 self.upgrade()
@@ -185,12 +189,29 @@ class Toolkit:
         with self._guard():
             with self.engine.connect() as connection:
                 if not migrations.pending(connection, sources):
+                    self._check_tables(connection)
                     return []
             with self._transaction() as connection:
                 if connection.dialect.name == "postgresql":
                     lock = int(hashlib.sha256(b"partygraph-migrations").hexdigest()[:15], 16)
                     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
-                return migrations.upgrade(connection, sources)
+                applied = migrations.upgrade(connection, sources)
+                self._check_tables(connection)
+                return applied
+
+    def tables(self) -> list[tuple[str, Table]]:
+        """Every table of the core and the enabled plugins, with its owner's name."""
+        return self.hooks.tables()
+
+    def _check_tables(self, connection: Connection) -> None:
+        """Every declared table must exist once the migrations have run."""
+        existing = set(inspect(connection).get_table_names())
+        for owner, table in self.tables():
+            if table.name not in existing:
+                raise StorageError(
+                    f"plugin {owner!r} declares the table {table.name!r}, but its migrations "
+                    "did not create it; add a revision that does"
+                )
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:

@@ -4,13 +4,15 @@ A write is one database transaction. Records are cut into batches; within a
 batch they are applied in phases -- parties, relationships, plugin record
 types, interactions -- and each phase is validated against the vocabulary's
 compiled schemas, shown to the plugins (``partygraph_before_write``), written
-with one ``executemany`` per table, and shown again
-(``partygraph_after_write``). Hooks run once per batch and phase, never per
+(parties and interactions with one ``executemany`` per table; relationships
+one by one, since each may end an earlier one under a cardinality rule), and
+shown again (``partygraph_after_write``). Hooks run once per batch and phase, never per
 row; no ORM object is built per row. A raising plugin rolls everything back.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -82,8 +84,10 @@ class WriteBatch:
     """One phase of one batch, as hooks see it.
 
     Exactly one of ``parties``, ``relationships``, ``records`` (of
-    ``record_type``) or ``interactions`` is filled. Items carry their ids
-    (allocated before ``partygraph_before_write``; the rows exist after it).
+    ``record_type``) or ``interactions`` is filled. Parties and interactions
+    carry their ids already in ``partygraph_before_write`` (allocated up
+    front; the rows exist only after it); relationships get theirs when they
+    are written, one by one, because each may end an earlier one.
     """
 
     phase: str
@@ -137,10 +141,16 @@ class WriteSession:
         return self._resolver(ref)
 
 
+_FIELD_REASON = re.compile(r"([A-Za-z_]\w*(?:/\w+)*): (.+)", re.DOTALL)
+
+
 class _Rejected(Exception):
     def __init__(self, reason: str, error: UserError | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        if error is None and (found := _FIELD_REASON.fullmatch(reason)):
+            # "field: what is wrong" -> the error names the field, as callers expect.
+            error = ValidationError(found.group(1), found.group(2))
         self.error = error
 
 

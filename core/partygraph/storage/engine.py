@@ -20,7 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from partygraph.errors import StorageError, ValidationError
 
-__all__ = ["WRITE", "create_engine_for", "redact_url", "redact_text"]
+__all__ = ["WRITE", "adopt_engine", "create_engine_for", "redact_text", "redact_url"]
 
 #: Execution option marking a connection whose transaction will write.
 WRITE = "partygraph_write"
@@ -89,20 +89,39 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-def _tune_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event decide how transactions start.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        if engine.url.database not in {None, "", ":memory:"}:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event decide how transactions start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # answers "memory" for in-memory databases
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+def _on_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writers."""
+    if not event.contains(engine, "connect", _on_connect):
+        event.listen(engine, "connect", _on_connect)
+    if not event.contains(engine, "begin", _on_begin):
+        event.listen(engine, "begin", _on_begin)
+
+
+def adopt_engine(engine: Engine) -> Engine:
+    """Prepare an engine an application hands over (``partygraph.open(engine=...)``).
+
+    A SQLite engine gets the same tuning as one partygraph creates (WAL, foreign
+    keys, busy timeout, ``BEGIN IMMEDIATE`` for partygraph's writes), because
+    partygraph's id allocation relies on a writer holding the write lock from
+    the start of its transaction. Connections already pooled are recycled.
+    """
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+        engine.dispose(close=False)
+    return engine

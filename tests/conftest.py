@@ -1,0 +1,31 @@
+"""Shared fixtures of the test suite.
+
+``make_toolkit`` and ``partygraph_database_url`` come from the installed
+pytest plugin :mod:`partygraph.testing`; the shared test plugins live in
+``tests/plugins_for_tests.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from partygraph.testing import DATABASE_URL_VARIABLE, temporary_database
+
+#: True when the suite runs against PostgreSQL (PARTYGRAPH_TEST_DATABASE_URL is set).
+ON_POSTGRES = bool(os.environ.get(DATABASE_URL_VARIABLE))
+
+
+@pytest.fixture
+def second_database_url(tmp_path: Path) -> Iterator[str]:
+    """Another fresh, empty database (a second SQLite file or PostgreSQL schema)."""
+    folder = tmp_path / "second-database"
+    folder.mkdir()
+    url, drop = temporary_database(folder)
+    try:
+        yield url
+    finally:
+        drop()
