@@ -89,7 +89,8 @@ def _describe(error: jsonschema.ValidationError) -> Iterator[tuple[str, str]]:
         }[str(validator)]
         yield where, f"must be {words} {error.validator_value}, got {_short(error.instance)}"
     elif validator in {"minLength", "maxLength", "minItems", "maxItems"}:
-        yield where, f"{error.message.replace(_short(error.instance), 'value')}"
+        # The message starts with the whole instance: never echo a long value back.
+        yield where, error.message.replace(repr(error.instance), "value", 1)
     elif validator == "format":
         yield where, f"must be a valid {error.validator_value}, got {_short(error.instance)}"
     elif validator == "pattern":
