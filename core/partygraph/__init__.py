@@ -24,6 +24,7 @@ from partygraph.errors import (
 )
 from partygraph.hookspecs import hookimpl
 from partygraph.model import (
+    Context,
     Interaction,
     Participant,
     Party,
@@ -42,6 +43,7 @@ from partygraph.storage.migrations import MigrationSource
 from partygraph.toolkit import PartyView, RecordsRejected, Toolkit, check_config, open
 from partygraph.vocabulary import (
     Cardinality,
+    DataDeclaration,
     InteractionType,
     PartyKind,
     RecordType,
@@ -61,6 +63,8 @@ __all__ = [
     "ConfigError",
     "ConfigViolation",
     "ConfigWarning",
+    "Context",
+    "DataDeclaration",
     "GraphReader",
     "Interaction",
     "InteractionType",

@@ -12,7 +12,7 @@ from sqlalchemy import Table
 from partygraph.hookspecs import hookimpl
 from partygraph.storage.migrations import CORE_MIGRATIONS, MigrationSource
 from partygraph.storage.tables import core_tables
-from partygraph.vocabulary import PartyKind
+from partygraph.vocabulary import DataDeclaration, PartyKind
 
 __all__ = ["CorePlugin"]
 
@@ -52,6 +52,43 @@ class CorePlugin:
                 label="Organization",
                 description="A company, a public body, a non-profit ...",
                 attributes=ORGANIZATION_ATTRIBUTES,
+            ),
+        ]
+
+    @hookimpl
+    def partygraph_data_declarations(self) -> Iterable[DataDeclaration]:
+        """What the core's tables hold about people (fideslang data categories)."""
+        people = ("customer", "prospect", "employee")
+        return [
+            DataDeclaration("party", "key", "user.unique_id", subjects=people),
+            DataDeclaration("party", "name", "user.name", subjects=people),
+            DataDeclaration("party", "attributes.email", "user.contact.email", subjects=people),
+            DataDeclaration(
+                "party", "attributes.phone", "user.contact.phone_number", subjects=people
+            ),
+            DataDeclaration(
+                "party", "attributes.birth_date", "user.demographic.date_of_birth", subjects=people
+            ),
+            DataDeclaration(
+                "relationship",
+                "source_id",
+                "user.social",
+                subjects=people,
+                description="Who is related to whom (household, employer, account).",
+            ),
+            DataDeclaration(
+                "interaction",
+                "payload",
+                "user.behavior",
+                subjects=people,
+                description="What happened; each interaction type declares its purposes.",
+            ),
+            DataDeclaration(
+                "participant",
+                "party_id",
+                "user.behavior",
+                subjects=people,
+                description="Who took part in an interaction, in which role.",
             ),
         ]
 

@@ -6,7 +6,7 @@ deterministic plugin order, so each answer is attributed to its plugin.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +19,17 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy import Table
 
-    from partygraph.model import Party, RoleAssignment
+    from partygraph.model import Context, Party, RoleAssignment
     from partygraph.reading import GraphReader
     from partygraph.storage.migrations import MigrationSource
-    from partygraph.toolkit import Toolkit
-    from partygraph.vocabulary import InteractionType, PartyKind, RecordType, RelationshipType
+    from partygraph.toolkit import PartyView, Toolkit
+    from partygraph.vocabulary import (
+        DataDeclaration,
+        InteractionType,
+        PartyKind,
+        RecordType,
+        RelationshipType,
+    )
     from partygraph.writing import WriteBatch, WriteSession
 
 __all__ = ["Hooks"]
@@ -89,6 +95,10 @@ class Hooks:
         """Migration sources, in plugin order (the core's first)."""
         return self.each("partygraph_migrations")
 
+    def data_declarations(self) -> list[tuple[str, DataDeclaration]]:
+        """Every plugin's declarations of the personal data it stores."""
+        return self._each_item("partygraph_data_declarations")
+
     def cli_commands(self) -> list[tuple[str, click.Command]]:
         """Command-line commands contributed by plugins."""
         return self._each_item("partygraph_cli_commands")
@@ -125,11 +135,49 @@ class Hooks:
         """Each plugin's figures for *party*."""
         return dict(self.each("partygraph_metrics", party=party, as_of=as_of, graph=graph))
 
+    def after_read(self, party: Party, action: str, context: Context) -> None:
+        """Tell every plugin a party's data was read."""
+        self._manager.hook.partygraph_after_read(party=party, action=action, context=context)
+
+    def review_view(self, view: PartyView, context: Context) -> PartyView:
+        """Let each plugin in turn redact a 360-degree view."""
+        caller = self._manager.hook.partygraph_review_view
+        for impl in reversed(caller.get_hookimpls()):
+            values: dict[str, Any] = {"view": view, "context": context}
+            revised: Any = impl.function(*[values[arg] for arg in impl.argnames])
+            if revised is not None:
+                view = revised
+        return view
+
+    def excluded(
+        self, parties: Sequence[Party], purpose: str, as_of: datetime, graph: GraphReader
+    ) -> dict[int, str]:
+        """Parties some plugin says may not be processed for *purpose*, with reasons."""
+        found: dict[int, str] = {}
+        for plugin, answer in self.each(
+            "partygraph_permitted", parties=parties, purpose=purpose, as_of=as_of, graph=graph
+        ):
+            for party_id, reason in answer.items():
+                found.setdefault(int(party_id), f"{reason} ({plugin})")
+        return found
+
     # -- data subjects -------------------------------------------------------------------
 
     def export_subject(self, party: Party, graph: GraphReader) -> dict[str, Any]:
         """Each plugin's export of a data subject."""
         return dict(self.each("partygraph_export_subject", party=party, graph=graph))
+
+    def review_export(
+        self, document: Mapping[str, Any], party: Party, context: Context
+    ) -> Mapping[str, Any]:
+        """Let each plugin in turn revise an access export."""
+        caller = self._manager.hook.partygraph_review_export
+        for impl in reversed(caller.get_hookimpls()):
+            values: dict[str, Any] = {"document": document, "party": party, "context": context}
+            revised: Any = impl.function(*[values[arg] for arg in impl.argnames])
+            if revised is not None:
+                document = revised
+        return document
 
     def erase_subject(self, party: Party, session: WriteSession) -> dict[str, Any]:
         """Each plugin's erasure report for a data subject."""

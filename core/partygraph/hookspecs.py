@@ -18,7 +18,7 @@ Bulk paths call hooks once per batch, never once per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,17 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy import Table
 
-    from partygraph.model import Party, RoleAssignment
+    from partygraph.model import Context, Party, RoleAssignment
     from partygraph.reading import GraphReader
     from partygraph.storage.migrations import MigrationSource
-    from partygraph.toolkit import Toolkit
-    from partygraph.vocabulary import InteractionType, PartyKind, RecordType, RelationshipType
+    from partygraph.toolkit import PartyView, Toolkit
+    from partygraph.vocabulary import (
+        DataDeclaration,
+        InteractionType,
+        PartyKind,
+        RecordType,
+        RelationshipType,
+    )
     from partygraph.writing import WriteBatch, WriteSession
 
 __all__ = ["WRAPPABLE_HOOKS", "hookimpl", "hookspec"]
@@ -44,7 +50,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Hooks called as ordinary pluggy calls (wrappers apply); every other hook is
 #: called once per implementing plugin, so that answers carry their plugin's name.
-WRAPPABLE_HOOKS = frozenset({"partygraph_before_write", "partygraph_after_write"})
+WRAPPABLE_HOOKS = frozenset(
+    {"partygraph_before_write", "partygraph_after_write", "partygraph_after_read"}
+)
 
 # -- 1. Configuration --------------------------------------------------------------------
 
@@ -207,6 +215,29 @@ def partygraph_migrations() -> MigrationSource | None:
 
 
 @hookspec
+def partygraph_data_declarations() -> Iterable[DataDeclaration]:
+    """Declare what each stored field holds about people, and under which rules.
+
+    Called once when a toolkit opens. Declare every column (or key of a JSON
+    column) of your tables, and every party attribute you add, that holds
+    personal data: its data category, data subjects, purposes and retention.
+    A privacy plugin refuses to run beside a plugin that stores personal data
+    without declaring it. The core declares its own tables.
+
+    Example::
+
+        @hookimpl
+        def partygraph_data_declarations():
+            return [
+                DataDeclaration(
+                    "b2c_preference", "category", "user.behavior.purchase_history",
+                    subjects=("customer",), purposes=("personalisation",),
+                )
+            ]
+    """
+
+
+@hookspec
 def partygraph_cli_commands() -> Iterable[click.Command]:
     """Return click commands (or groups) to add to the ``partygraph`` command line.
 
@@ -326,6 +357,60 @@ def partygraph_metrics(
     """
 
 
+@hookspec
+def partygraph_after_read(party: Party, action: str, context: Context) -> None:
+    """Be told that *party*'s data was read through the toolkit's API.
+
+    Called after ``Toolkit.view``, ``roles``, ``party``, ``relationships``,
+    ``interactions``, ``metrics`` and ``export_subject`` (``action`` is the
+    method's name), with the reader's context (actor, purpose, viewer role).
+    An ordinary pluggy call: an audit plugin records the read; raising makes
+    the read fail (an audit that cannot be written must stop the action).
+
+    Example::
+
+        @hookimpl
+        def partygraph_after_read(party, action, context):
+            audit_log.append((context.actor, action, party.id))
+    """
+
+
+@hookspec
+def partygraph_review_view(view: PartyView, context: Context) -> PartyView | None:
+    """Return a redacted copy of a 360-degree view for this reader, or None to keep it.
+
+    Per plugin, in plugin order, each receiving the previous plugin's result;
+    called by ``Toolkit.view`` before the view is returned. A privacy plugin
+    removes what the reader's ``context.viewer_role`` may not see.
+
+    Example::
+
+        @hookimpl
+        def partygraph_review_view(view, context):
+            if context.viewer_role == "analyst":
+                return attrs.evolve(view, party=attrs.evolve(view.party, attributes={}))
+    """
+
+
+@hookspec
+def partygraph_permitted(
+    parties: Sequence[Party], purpose: str, as_of: datetime, graph: GraphReader
+) -> Mapping[int, str] | None:
+    """Say which of *parties* may not be processed for *purpose* at *as_of*, and why.
+
+    Per plugin; called by ``graph.excluded(parties, purpose)``, which derived
+    computations (a household roll-up, a segment) use before counting anyone.
+    Return ``{party id: reason}`` for each party to leave out, or None. Batch
+    aware: one call for the whole population of a computation.
+
+    Example::
+
+        @hookimpl
+        def partygraph_permitted(parties, purpose, as_of, graph):
+            return {p.id: "objected to profiling" for p in parties if p.id in objectors}
+    """
+
+
 # -- 5. Data subjects ---------------------------------------------------------------------
 
 
@@ -343,6 +428,24 @@ def partygraph_export_subject(party: Party, graph: GraphReader) -> Mapping[str, 
         def partygraph_export_subject(party, graph):
             rows = graph.connection.execute(select(Note).where(Note.party_id == party.id))
             return {"notes": [row.text for row in rows]}
+    """
+
+
+@hookspec
+def partygraph_review_export(
+    document: Mapping[str, Any], party: Party, context: Context
+) -> Mapping[str, Any] | None:
+    """Return a revised access export of *party*, or None to keep it.
+
+    Per plugin, in plugin order, each receiving the previous result; called by
+    ``Toolkit.export_subject`` last. A privacy plugin adds the consent ledger
+    and the subject's requests, or filters by the reader's viewer role.
+
+    Example::
+
+        @hookimpl
+        def partygraph_review_export(document, party, context):
+            return {**document, "consents": ledger.history(party.id)}
     """
 
 

@@ -17,6 +17,7 @@ import cattrs
 from partygraph._time import parse_time
 
 __all__ = [
+    "Context",
     "Interaction",
     "Participant",
     "Party",
@@ -164,13 +165,24 @@ class RoleAssignment:
 
 
 @attrs.frozen
-class WriteContext:
-    """Who performs a write and why: plugins audit, gate and count with it."""
+class Context:
+    """Who reads or writes, in which capacity, and why.
+
+    Plugins audit, gate and count with it: ``actor`` is the person (or
+    system) acting, ``purpose`` the reason for the processing, ``viewer_role``
+    the capacity a reader acts in (sales, support, analyst ...), ``source``
+    the channel (api, import, cli ...), ``at`` the time of the action.
+    """
 
     actor: str | None = None
     purpose: str | None = None
     source: str = "api"
     at: datetime | None = None
+    viewer_role: str | None = None
+
+
+#: The same class under the name the write API first used.
+WriteContext = Context
 
 
 def _make_converter() -> cattrs.Converter:

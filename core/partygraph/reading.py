@@ -8,7 +8,7 @@ current is computed from dates, never stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -106,8 +106,14 @@ class GraphReader(Protocol):
     ) -> dict[str, Mapping[str, Any]]:
         """Every enabled plugin's figures for a party, by plugin."""
 
+    def excluded(
+        self, parties: Sequence[PartyRef | Party], purpose: str, as_of: datetime | None = None
+    ) -> dict[int, str]:
+        """Which of *parties* may not be processed for *purpose*: ``{id: reason}``."""
+
 
 RolesFn = Callable[[Party, datetime, "SqlGraph"], list[RoleAssignment]]
+ExcludedFn = Callable[[Sequence[Party], str, datetime, "SqlGraph"], dict[int, str]]
 MetricsFn = Callable[[Party, datetime, "SqlGraph"], dict[str, Mapping[str, Any]]]
 
 
@@ -134,12 +140,14 @@ class SqlGraph:
         as_of: datetime,
         roles_fn: RolesFn | None = None,
         metrics_fn: MetricsFn | None = None,
+        excluded_fn: ExcludedFn | None = None,
     ) -> None:
         self._connection = connection
         self._vocabulary = vocabulary
         self._as_of = as_of
         self._roles_fn = roles_fn
         self._metrics_fn = metrics_fn
+        self._excluded_fn = excluded_fn
         self._computing: set[int] = set()
 
     @property
@@ -346,6 +354,19 @@ class SqlGraph:
         if self._metrics_fn is None:
             return {}
         return self._metrics_fn(target, as_of or self._as_of, self)
+
+    def excluded(
+        self, parties: Sequence[PartyRef | Party], purpose: str, as_of: datetime | None = None
+    ) -> dict[int, str]:
+        """Which of *parties* may not be processed for *purpose*: ``{id: reason}``.
+
+        Derived computations (roll-ups, segments) call this once for their whole
+        population and leave the excluded parties out.
+        """
+        found = [self.party(item) for item in parties]
+        if self._excluded_fn is None or not found:
+            return {}
+        return self._excluded_fn(found, purpose, as_of or self._as_of, self)
 
 
 def relationship_from_row(row: Any) -> Relationship:

@@ -25,6 +25,7 @@ from partygraph.config import Config, RawConfig, enabled_plugins, read_config, r
 from partygraph.errors import NotFoundError, StorageError, UserError, WriteWithheld
 from partygraph.hooks import Hooks
 from partygraph.model import (
+    Context,
     Interaction,
     Participant,
     Party,
@@ -32,7 +33,6 @@ from partygraph.model import (
     Relationship,
     RelationshipView,
     RoleAssignment,
-    WriteContext,
     converter,
 )
 from partygraph.plugins import (
@@ -51,7 +51,7 @@ from partygraph.storage.tables import (
     party_table,
     relationship_table,
 )
-from partygraph.vocabulary import Vocabulary
+from partygraph.vocabulary import DataDeclaration, Vocabulary
 from partygraph.writing import Pipeline, WriteReport, batches
 
 __all__ = ["PartyView", "Toolkit", "check_config", "open"]
@@ -199,6 +199,10 @@ class Toolkit:
                 self._check_tables(connection)
                 return applied
 
+    def data_declarations(self) -> list[tuple[str, DataDeclaration]]:
+        """What every enabled plugin (and the core) stores about people, with owners."""
+        return self.hooks.data_declarations()
+
     def tables(self) -> list[tuple[str, Table]]:
         """Every table of the core and the enabled plugins, with its owner's name."""
         return self.hooks.tables()
@@ -236,6 +240,7 @@ class Toolkit:
             as_of or utcnow(),
             roles_fn=self.hooks.roles,
             metrics_fn=self.hooks.metrics,
+            excluded_fn=self.hooks.excluded,
         )
 
     @contextlib.contextmanager
@@ -252,7 +257,7 @@ class Toolkit:
         records: Iterable[Any],
         *,
         skip_invalid: bool = False,
-        context: WriteContext | None = None,
+        context: Context | None = None,
         progress: ProgressFn | None = None,
         batch_size: int | None = None,
     ) -> WriteReport:
@@ -269,12 +274,12 @@ class Toolkit:
         self,
         records: Iterable[tuple[int, str, Any]],
         skip_invalid: bool,
-        context: WriteContext | None,
+        context: Context | None,
         progress: ProgressFn | None,
         batch_size: int | None,
         raise_first: bool = False,
     ) -> tuple[WriteReport, list[Any]]:
-        context = context or WriteContext()
+        context = context or Context()
         if context.at is None:
             context = attrs.evolve(context, at=utcnow())
         with self._guard(), self._transaction() as connection:
@@ -299,7 +304,7 @@ class Toolkit:
                 raise RecordsRejected(pipeline.report)
             return pipeline.report, pipeline.created_objects
 
-    def _single(self, kind: str, body: Any, context: WriteContext | None) -> list[Any]:
+    def _single(self, kind: str, body: Any, context: Context | None) -> list[Any]:
         """Write one record through the same pipeline; raise its first error as is."""
         report, written = self._run(iter([(1, kind, body)]), False, context, None, 1, True)
         if report.withheld:
@@ -313,7 +318,7 @@ class Toolkit:
         name: str | None = None,
         attributes: Mapping[str, Any] | None = None,
         *,
-        context: WriteContext | None = None,
+        context: Context | None = None,
     ) -> Party:
         """Create the party with this key, or update it (attributes are merged)."""
         written = self._single("party", Party(key, kind, name, attributes or {}), context)
@@ -333,7 +338,7 @@ class Toolkit:
         attributes: Mapping[str, Any] | None = None,
         valid_from: datetime | str | None = None,
         valid_to: datetime | str | None = None,
-        context: WriteContext | None = None,
+        context: Context | None = None,
     ) -> Relationship:
         """Add a relationship (the same one again updates its attributes or end)."""
         rel = Relationship(
@@ -369,7 +374,7 @@ class Toolkit:
         relationship_id: int,
         valid_to: datetime | str | None = None,
         *,
-        context: WriteContext | None = None,
+        context: Context | None = None,
     ) -> Relationship:
         """End a relationship on *valid_to* (default: now); its history is kept."""
         table = relationship_table
@@ -395,7 +400,7 @@ class Toolkit:
         payload: Mapping[str, Any] | None = None,
         *,
         key: str | None = None,
-        context: WriteContext | None = None,
+        context: Context | None = None,
     ) -> Interaction:
         """Record one interaction; returns it with its id and resolved participants."""
         interaction = Interaction(
@@ -416,7 +421,7 @@ class Toolkit:
         interactions: Iterable[Interaction | Mapping[str, Any]],
         *,
         skip_invalid: bool = False,
-        context: WriteContext | None = None,
+        context: Context | None = None,
         progress: ProgressFn | None = None,
     ) -> WriteReport:
         """Record a batch of interactions (hooks are called per batch, not per row)."""
@@ -428,7 +433,7 @@ class Toolkit:
         source: str | Path | IO[bytes],
         *,
         skip_invalid: bool = False,
-        context: WriteContext | None = None,
+        context: Context | None = None,
         progress: ProgressFn | None = None,
     ) -> WriteReport:
         """Import a JSON Lines file (see the interchange format) in one transaction.
@@ -437,7 +442,7 @@ class Toolkit:
         """
         from partygraph.interchange import read_jsonl
 
-        context = context or WriteContext(source="import")
+        context = context or Context(source="import")
         reader = read_jsonl(source, self.config.max_record_bytes)
 
         def _progress(_records: int) -> None:
@@ -447,11 +452,20 @@ class Toolkit:
         return self._run(reader.records(), skip_invalid, context, _progress, None)[0]
 
     # -- reading -------------------------------------------------------------------------
+    #
+    # Every read of a party's data through these methods is announced to the
+    # plugins (``partygraph_after_read``) with the reader's context, so an audit
+    # plugin sees who read what, in which capacity and why.
 
-    def party(self, ref: PartyRef) -> Party:
+    def _read(self, party: Party, action: str, context: Context | None) -> None:
+        self.hooks.after_read(party, action, context or Context())
+
+    def party(self, ref: PartyRef, *, context: Context | None = None) -> Party:
         """The party with this key (str) or id (int)."""
         with self.reader() as graph:
-            return graph.party(ref)
+            party = graph.party(ref)
+            self._read(party, "party", context)
+            return party
 
     def resolve(self, ref: str) -> Party:
         """A command-line REF: a key, or failing that a numeric id."""
@@ -463,41 +477,90 @@ class Toolkit:
                 raise NotFoundError(f"no party with key or id {ref!r}")
             return found
 
-    def roles(self, ref: PartyRef, as_of: datetime | str | None = None) -> list[RoleAssignment]:
+    def roles(
+        self,
+        ref: PartyRef,
+        as_of: datetime | str | None = None,
+        *,
+        context: Context | None = None,
+    ) -> list[RoleAssignment]:
         """Every role the party plays at *as_of* (default now), each with its reason."""
         with self.reader(as_of) as graph:
-            return graph.roles(graph.party(ref))
+            party = graph.party(ref)
+            roles = graph.roles(party)
+            self._read(party, "roles", context)
+            return roles
 
     def metrics(
-        self, ref: PartyRef, as_of: datetime | str | None = None
+        self,
+        ref: PartyRef,
+        as_of: datetime | str | None = None,
+        *,
+        context: Context | None = None,
     ) -> dict[str, Mapping[str, Any]]:
         """Every enabled plugin's figures for the party, by plugin."""
         with self.reader(as_of) as graph:
-            return graph.metrics(graph.party(ref))
+            party = graph.party(ref)
+            figures = graph.metrics(party)
+            self._read(party, "metrics", context)
+            return figures
 
     def relationships(
-        self, ref: PartyRef, as_of: datetime | str | None = None, *, history: bool = False
+        self,
+        ref: PartyRef,
+        as_of: datetime | str | None = None,
+        *,
+        history: bool = False,
+        context: Context | None = None,
     ) -> list[RelationshipView]:
         """The party's relationships current at *as_of*, or all of them with *history*."""
         with self.reader(as_of) as graph:
-            return graph.relationships(ref, history=history)
+            party = graph.party(ref)
+            found = graph.relationships(party, history=history)
+            self._read(party, "relationships", context)
+            return found
 
     def interactions(
-        self, ref: PartyRef, *, type: str | None = None, limit: int | None = 20
+        self,
+        ref: PartyRef,
+        *,
+        type: str | None = None,
+        limit: int | None = 20,
+        context: Context | None = None,
     ) -> list[Interaction]:
         """The party's interactions, newest first."""
         with self.reader() as graph:
-            return graph.interactions(ref, type=type, limit=limit)
+            party = graph.party(ref)
+            found = graph.interactions(party, type=type, limit=limit)
+            self._read(party, "interactions", context)
+            return found
 
-    def view(self, ref: PartyRef, as_of: datetime | str | None = None) -> PartyView:
-        """The 360-degree view: the party, its roles, relationships, interactions, sections."""
+    def excluded(
+        self, refs: Iterable[PartyRef], purpose: str, as_of: datetime | str | None = None
+    ) -> dict[int, str]:
+        """Which of these parties may not be processed for *purpose*, and why."""
+        with self.reader(as_of) as graph:
+            return graph.excluded([graph.party(ref) for ref in refs], purpose)
+
+    def view(
+        self,
+        ref: PartyRef,
+        as_of: datetime | str | None = None,
+        *,
+        context: Context | None = None,
+    ) -> PartyView:
+        """The 360-degree view: the party, its roles, relationships, interactions, sections.
+
+        Plugins may redact it for the reader (``context.viewer_role``).
+        """
+        context = context or Context()
         with self.reader(as_of) as graph:
             party = graph.party(ref)
             at = graph.as_of
             everything = graph.relationships(party, history=True)
             current = tuple(view for view in everything if view.current)
             history = tuple(view for view in everything if not view.current)
-            return PartyView(
+            view = PartyView(
                 party=party,
                 as_of=at,
                 roles=tuple(graph.roles(party)),
@@ -507,31 +570,36 @@ class Toolkit:
                 sections=self.hooks.view_sections(party, at, graph),
                 metrics=graph.metrics(party),
             )
+            view = self.hooks.review_view(view, context)
+            self._read(party, "view", context)
+            return view
 
     # -- data subjects -------------------------------------------------------------------
 
-    def export_subject(self, ref: PartyRef) -> dict[str, Any]:
+    def export_subject(self, ref: PartyRef, *, context: Context | None = None) -> dict[str, Any]:
         """Everything stored about a party, by the core and by each plugin (JSON-ready)."""
+        context = context or Context(purpose="access_request")
         with self.reader() as graph:
             party = graph.party(ref)
             interactions = graph.interactions(party, limit=None)
-            return {
+            document: Mapping[str, Any] = {
                 "party": converter.unstructure(party),
                 "relationships": converter.unstructure(graph.relationships(party, history=True)),
                 "interactions": converter.unstructure(interactions),
                 "roles": converter.unstructure(graph.roles(party)),
                 "plugins": self.hooks.export_subject(party, graph),
             }
+            document = self.hooks.review_export(document, party, context)
+            self._read(party, "export_subject", context)
+            return dict(document)
 
-    def erase_subject(
-        self, ref: PartyRef, *, context: WriteContext | None = None
-    ) -> dict[str, Any]:
+    def erase_subject(self, ref: PartyRef, *, context: Context | None = None) -> dict[str, Any]:
         """Delete a party and what refers to it; each plugin erases its own data first.
 
         Interactions the party shared with others stay, without this party;
         interactions left with no participant are deleted.
         """
-        context = context or WriteContext(source="erasure")
+        context = context or Context(source="erasure")
         with self._guard(), self._transaction() as connection:
             graph = self._graph(connection, context.at)
             party = graph.party(ref)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Cardinality",
+    "DataDeclaration",
     "InteractionType",
     "PartyKind",
     "RecordType",
@@ -134,6 +135,31 @@ class RecordType:
     name: str
     schema: Mapping[str, Any]
     apply: Callable[[Sequence[Mapping[str, Any]], WriteSession], None]
+    description: str = ""
+
+
+@attrs.frozen
+class DataDeclaration:
+    """What one stored field holds about people, and under which rules.
+
+    ``table`` and ``field`` name the column (``"party"``, ``"name"``) or a key
+    inside a JSON column (``"attributes.email"``, ``"payload.lines"``).
+    ``category`` is a data category (fideslang-style, e.g.
+    ``user.contact.email``), ``subjects`` the data subjects it concerns
+    (customer, employee, child ...), ``purposes`` why it is processed and
+    ``retention`` how long it is kept (an ISO-8601 duration such as ``P7Y``,
+    or None for "as long as the relationship lasts"). A privacy plugin drives
+    consent checks, access exports, erasure and records of processing from
+    these declarations.
+    """
+
+    table: str
+    field: str
+    category: str
+    personal: bool = True
+    subjects: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    purposes: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    retention: str | None = None
     description: str = ""
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from partygraph._time import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.errors import NotFoundError, UserError, ValidationError
-from partygraph.model import Interaction, Participant, Party, PartyRef, Relationship, WriteContext
+from partygraph.model import Context, Interaction, Participant, Party, PartyRef, Relationship
 from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
 from partygraph.schemas import load_schema
 from partygraph.storage.tables import interaction_table, party_table, relationship_table
@@ -127,7 +127,7 @@ class WriteSession:
     """What write hooks and record types receive: the transaction and its context."""
 
     connection: Connection
-    context: WriteContext
+    context: Context
     graph: SqlGraph
     vocabulary: Vocabulary
     _resolver: Callable[[PartyRef], int]
@@ -177,7 +177,7 @@ class Pipeline:
         vocabulary: Vocabulary,
         hooks: Hooks,
         graph: SqlGraph,
-        context: WriteContext,
+        context: Context,
         *,
         skip_invalid: bool = False,
         raise_first: bool = False,
@@ -569,7 +569,8 @@ class Pipeline:
         written: list[Relationship] = []
         rtype = self.vocabulary.relationship_types[rel.type]
         for rule in rtype.cardinality:
-            written.extend(self._enforce(rule, rel, valid_from))
+            ended, valid_to = self._enforce(rule, rel, valid_from, valid_to)
+            written.extend(ended)
         (new_id,) = self._allocate("relationship", 1)
         self.connection.execute(
             _rel.insert(),
@@ -587,7 +588,7 @@ class Pipeline:
             },
         )
         self.report.created["relationship"] += 1
-        written.append(attrs.evolve(rel, id=new_id))
+        written.append(attrs.evolve(rel, id=new_id, valid_to=from_storage(valid_to)))
         return written
 
     def _update_relationship(
@@ -622,11 +623,20 @@ class Pipeline:
             )
         ]
 
-    def _enforce(self, rule: Cardinality, rel: Relationship, start: datetime) -> list[Relationship]:
+    def _enforce(
+        self, rule: Cardinality, rel: Relationship, start: datetime, end: datetime | None
+    ) -> tuple[list[Relationship], datetime | None]:
+        """Apply one cardinality rule to a new link valid over [start, end).
+
+        Every stored link overlapping that interval counts, not only those current
+        at *start*: history may be written in any order. Returns the links ended
+        (``end_previous``: the oldest current at *start* end there) and the new
+        link's end (a later link that would exceed the limit ends the new one).
+        """
         if rule.role is not None and rel.role != rule.role:
-            return []
+            return [], end
         if rule.primary_only and not rel.primary:
-            return []
+            return [], end
         column = _rel.c.source_id if rule.per == "source" else _rel.c.target_id
         anchor = rel.source if rule.per == "source" else rel.target
         conditions = [
@@ -634,8 +644,8 @@ class Pipeline:
             column == anchor,
             or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > start),
         ]
-        if start != MIN_TIME:
-            conditions.append(_rel.c.valid_from <= start)
+        if end is not None:
+            conditions.append(_rel.c.valid_from < end)
         if rule.role is not None:
             conditions.append(_rel.c.role == rule.role)
         if rule.primary_only:
@@ -645,23 +655,47 @@ class Pipeline:
                 select(_rel).where(and_(*conditions)).order_by(_rel.c.valid_from, _rel.c.id)
             )
         )
-        excess = len(rows) + 1 - rule.max
-        if excess <= 0:
-            return []
         what = f"{rule.role} " if rule.role else ("primary " if rule.primary_only else "")
-        if rule.on_excess == "fail" or start == MIN_TIME:
-            anchor_key = self._ids.get(int(anchor), (str(anchor), ""))[0]
-            raise _Rejected(
-                f"{rule.per}: {anchor_key!r} already has {len(rows)} current {what}"
-                f"{rel.type} relationship(s); at most {rule.max} allowed"
-                + ("" if rule.on_excess == "fail" else " (give valid_from to end the previous one)")
+        refuse = rule.on_excess == "fail" or start == MIN_TIME
+        hint = "" if rule.on_excess == "fail" else " (give valid_from to end the previous one)"
+        anchor_key = self._ids.get(int(anchor), (str(anchor), ""))[0]
+        at_start = [row for row in rows if row.valid_from <= start]
+        excess = len(at_start) + 1 - rule.max
+        ended: list[Relationship] = []
+        if excess > 0:
+            if refuse:
+                raise _Rejected(
+                    f"{rule.per}: {anchor_key!r} already has {len(at_start)} current {what}"
+                    f"{rel.type} relationship(s); at most {rule.max} allowed" + hint
+                )
+            for row in at_start[:excess]:
+                self.connection.execute(
+                    update(_rel).where(_rel.c.id == row.id).values(valid_to=start)
+                )
+                self.report.updated["relationship"] += 1
+                ended.append(attrs.evolve(relationship_from_row(row), valid_to=from_storage(start)))
+        gone = {relationship.id for relationship in ended}
+        for point in sorted({row.valid_from for row in rows if row.valid_from > start}):
+            if end is not None and point >= end:
+                break
+            count = sum(
+                1
+                for row in rows
+                if row.id not in gone
+                and row.valid_from <= point
+                and (row.valid_to is None or row.valid_to > point)
             )
-        ended = []
-        for row in rows[:excess]:
-            self.connection.execute(update(_rel).where(_rel.c.id == row.id).values(valid_to=start))
-            self.report.updated["relationship"] += 1
-            ended.append(attrs.evolve(relationship_from_row(row), valid_to=from_storage(start)))
-        return ended
+            if count + 1 > rule.max:
+                if refuse:
+                    when = from_storage(point)
+                    raise _Rejected(
+                        f"{rule.per}: {anchor_key!r} has {count} {what}{rel.type} "
+                        f"relationship(s) from {when.isoformat() if when else point}; "
+                        f"at most {rule.max} allowed" + hint
+                    )
+                end = point  # the later link ends this one, as if written in date order
+                break
+        return ended, end
 
     # -- plugin record types -------------------------------------------------------------
 

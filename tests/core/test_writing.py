@@ -279,6 +279,46 @@ def test_cardinality_counts_only_current_links(toolkit: Toolkit) -> None:
     assert count_rows(toolkit, "relationship") == 2
 
 
+def test_cardinality_fail_counts_links_that_start_later(toolkit: Toolkit) -> None:
+    toolkit.relate("alice", "sales", "manages", valid_from=MAR)
+    with pytest.raises(ValidationError) as caught:
+        toolkit.relate("bob", "sales", "manages", valid_from=JAN)  # would overlap from MAR
+    assert caught.value.field == "target"
+    assert "'sales' has 1 manages relationship(s) from 2025-03-01" in str(caught.value)
+    with pytest.raises(ValidationError):
+        toolkit.relate("bob", "sales", "manages", valid_from=JAN, valid_to=JUN)
+    before_alice = toolkit.relate("bob", "sales", "manages", valid_from=JAN, valid_to=MAR)
+    assert before_alice.valid_to == MAR  # touching, not overlapping: allowed
+    for at in (JAN, MAR, JUN):
+        assert len(toolkit.relationships("sales", as_of=at)) == 1
+
+
+@pytest.mark.parametrize("order", ["chronological", "reversed"])
+def test_cardinality_end_previous_gives_the_same_history_in_any_order(
+    toolkit: Toolkit, order: str
+) -> None:
+    links = [("alice", JAN), ("bob", MAR), ("carol", JUN)]
+    if order == "reversed":
+        links.reverse()
+    for key, start in links:
+        toolkit.relate(key, "home", "member_of", role="head", valid_from=start)
+    history = sorted(
+        (view.other.key, view.relationship.valid_from, view.relationship.valid_to)
+        for view in toolkit.relationships("home", history=True)
+    )
+    assert history == [("alice", JAN, MAR), ("bob", MAR, JUN), ("carol", JUN, None)]
+    for at in (JAN, MAR, JUN, datetime(2100, 1, 1, tzinfo=UTC)):
+        assert len(toolkit.relationships("home", as_of=at)) == 1
+
+
+def test_cardinality_back_dated_link_is_ended_by_the_later_one(toolkit: Toolkit) -> None:
+    toolkit.relate("alice", "home", "member_of", role="head", valid_from=MAR)
+    bob = toolkit.relate("bob", "home", "member_of", role="head", valid_from=JAN)
+    assert (bob.valid_from, bob.valid_to) == (JAN, MAR)
+    (stored,) = [v for v in toolkit.relationships("home", history=True) if v.other.key == "bob"]
+    assert stored.relationship.valid_to == MAR
+
+
 def test_end_relationship_keeps_history_and_refuses_rewriting_the_end(toolkit: Toolkit) -> None:
     rel = toolkit.relate("alice", "acme", "works_for", valid_from=JAN)
     assert rel.id is not None
