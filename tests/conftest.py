@@ -7,16 +7,12 @@ pytest plugin :mod:`partygraph.testing`; the shared test plugins live in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from partygraph.testing import DATABASE_URL_VARIABLE, temporary_database
-
-#: True when the suite runs against PostgreSQL (PARTYGRAPH_TEST_DATABASE_URL is set).
-ON_POSTGRES = bool(os.environ.get(DATABASE_URL_VARIABLE))
+from partygraph.testing import temporary_database
 
 
 @pytest.fixture

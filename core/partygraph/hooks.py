@@ -6,6 +6,7 @@ deterministic plugin order, so each answer is attributed to its plugin.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,18 @@ class Hooks:
     def after_write(self, batch: WriteBatch, session: WriteSession) -> None:
         """Let every plugin react to a written batch."""
         self._manager.hook.partygraph_after_write(batch=batch, session=session)
+
+    def write_failed(self, error: BaseException, context: Context) -> None:
+        """Tell each plugin a write was rolled back; one plugin failing does not stop the rest."""
+        caller = self._manager.hook.partygraph_write_failed
+        values: dict[str, Any] = {"error": error, "context": context}
+        for impl in reversed(caller.get_hookimpls()):
+            with contextlib.suppress(Exception):  # the original error matters more
+                impl.function(*[values[arg] for arg in impl.argnames])
+
+    def toolkit_ready(self, toolkit: Toolkit) -> None:
+        """Tell every plugin the toolkit is open."""
+        self._manager.hook.partygraph_toolkit_ready(toolkit=toolkit)
 
     # -- reading -----------------------------------------------------------------------
 

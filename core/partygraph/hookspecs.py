@@ -51,7 +51,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Hooks called as ordinary pluggy calls (wrappers apply); every other hook is
 #: called once per implementing plugin, so that answers carry their plugin's name.
 WRAPPABLE_HOOKS = frozenset(
-    {"partygraph_before_write", "partygraph_after_write", "partygraph_after_read"}
+    {
+        "partygraph_toolkit_ready",
+        "partygraph_before_write",
+        "partygraph_after_write",
+        "partygraph_after_read",
+    }
 )
 
 # -- 1. Configuration --------------------------------------------------------------------
@@ -98,6 +103,25 @@ def partygraph_configure(settings: Mapping[str, Any], toolkit: Toolkit) -> None:
         @hookimpl
         def partygraph_configure(self, settings):
             self.currency = settings["currency"]
+    """
+
+
+@hookspec
+def partygraph_toolkit_ready(toolkit: Toolkit) -> None:
+    """The toolkit is open: vocabulary composed, tables migrated, plugins configured.
+
+    Called once, last when a toolkit opens. Check what needs the whole picture
+    (a privacy plugin refuses to run beside a plugin that stores personal data
+    without declaring it) by raising :class:`partygraph.errors.PluginError`;
+    the toolkit then closes and the error reaches the caller.
+
+    Example::
+
+        @hookimpl
+        def partygraph_toolkit_ready(toolkit):
+            missing = [t.name for _, t in toolkit.tables() if t.name not in declared]
+            if missing:
+                raise PluginError(f"undeclared personal data in {missing}")
     """
 
 
@@ -295,6 +319,24 @@ def partygraph_after_write(batch: WriteBatch, session: WriteSession) -> None:
                 session.connection.execute(
                     usage.insert(), [{"actor": session.context.actor, "n": len(batch)}]
                 )
+    """
+
+
+@hookspec
+def partygraph_write_failed(error: BaseException, context: Context) -> None:
+    """Be told that a write was refused or failed and has been rolled back.
+
+    Per plugin; called after the write's transaction is rolled back, outside
+    it, so a plugin may record the refusal in a transaction of its own (an
+    audit log must show refused writes too). Should not raise: an error here
+    is ignored, so the original error reaches the caller and the other
+    plugins are still told.
+
+    Example::
+
+        @hookimpl
+        def partygraph_write_failed(error, context):
+            audit.append("write refused", actor=context.actor, reason=str(error))
     """
 
 

@@ -149,12 +149,13 @@ class Toolkit:
             if engine is not None
             else create_engine_for(self.config.database_url, echo=self.config.echo)
         )
-        if self.config.auto_migrate:
-            try:
+        try:
+            if self.config.auto_migrate:
                 self.upgrade()
-            except BaseException:
-                self.close()
-                raise
+            self.hooks.toolkit_ready(self)
+        except BaseException:
+            self.close()
+            raise
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -282,6 +283,23 @@ class Toolkit:
         context = context or Context()
         if context.at is None:
             context = attrs.evolve(context, at=utcnow())
+        try:
+            return self._run_in_transaction(
+                records, skip_invalid, context, progress, batch_size, raise_first
+            )
+        except Exception as error:
+            self.hooks.write_failed(error, context)
+            raise
+
+    def _run_in_transaction(
+        self,
+        records: Iterable[tuple[int, str, Any]],
+        skip_invalid: bool,
+        context: Context,
+        progress: ProgressFn | None,
+        batch_size: int | None,
+        raise_first: bool,
+    ) -> tuple[WriteReport, list[Any]]:
         with self._guard(), self._transaction() as connection:
             graph = self._graph(connection, context.at)
             pipeline = Pipeline(
@@ -566,7 +584,11 @@ class Toolkit:
                 roles=tuple(graph.roles(party)),
                 relationships=current,
                 history=history,
-                interactions=tuple(graph.interactions(party, before=None, limit=20)),
+                # As of a past date, nothing that happened after it; by default, everything
+                # (scheduled, future-dated interactions included).
+                interactions=tuple(
+                    graph.interactions(party, before=at if as_of is not None else None, limit=20)
+                ),
                 sections=self.hooks.view_sections(party, at, graph),
                 metrics=graph.metrics(party),
             )

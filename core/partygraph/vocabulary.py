@@ -136,6 +136,7 @@ class RecordType:
     schema: Mapping[str, Any]
     apply: Callable[[Sequence[Mapping[str, Any]], WriteSession], None]
     description: str = ""
+    purposes: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
 
 @attrs.frozen

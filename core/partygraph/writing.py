@@ -811,11 +811,9 @@ class Pipeline:
         lines = batch._lines
         known_participants = self._participants
         for line, key, type_name, occurred, participants, payload in staged:
-            if key is not None:
-                if key in seen:
-                    self.report.unchanged["interaction"] += 1
-                    continue
-                seen.add(key)
+            if key is not None and key in seen:
+                self.report.unchanged["interaction"] += 1
+                continue
             try:
                 resolved = []
                 pairs = set()
@@ -832,6 +830,8 @@ class Pipeline:
             except _Rejected as rejected:
                 self.reject(line, "interaction", rejected.reason, rejected.error)
                 continue
+            if key is not None:
+                seen.add(key)  # only once valid: a rejected first copy must not hide the next
             item = Interaction(type_name, occurred, tuple(resolved), payload, key, next(ids))
             append(item)
             lines[id(item)] = line

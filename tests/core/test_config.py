@@ -263,6 +263,21 @@ def test_unknown_plugin_with_did_you_mean_and_available_list(tmp_path: Path) -> 
         assert line == 2
 
 
+def test_unknown_plugin_is_reported_with_every_other_violation() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_config(
+            {
+                "plugins": {"enabled": ["settings", "setings"], "setings": {"currency": "USD"}},
+                "import": {"batch_size": 0},
+            },
+            plugins=PLUGINS,
+        )
+    assert [pointer for pointer, _, _ in violations(caught)] == [
+        "/import/batch_size",
+        "/plugins/enabled/1",
+    ]
+
+
 def test_settings_for_a_plugin_that_is_not_enabled(tmp_path: Path) -> None:
     path = write(
         tmp_path / "pg.toml",

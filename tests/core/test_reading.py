@@ -184,6 +184,17 @@ def test_view_as_of_splits_current_and_history(toolkit: Toolkit) -> None:
     assert [rel.other.key for rel in in_apr.history] == ["acme"]
 
 
+def test_view_as_of_a_past_date_shows_nothing_that_happened_after_it(toolkit: Toolkit) -> None:
+    buy(toolkit, "alice", JAN, 1)
+    buy(toolkit, "alice", MAR, 2)
+    toolkit.record_interaction("meeting", FUTURE, [("alice", "attendee")])
+    in_feb = toolkit.view("alice", as_of=FEB)
+    assert [i.occurred_at for i in in_feb.interactions] == [JAN]
+    assert dict(in_feb.metrics)["basics"] == {"purchases": 1, "spent": 1}
+    now = toolkit.view("alice")
+    assert [i.occurred_at for i in now.interactions] == [FUTURE, MAR, JAN]
+
+
 # -- time --------------------------------------------------------------------------------
 
 

@@ -446,6 +446,15 @@ def test_interaction_key_is_idempotent(toolkit: Toolkit) -> None:
     assert toolkit.interactions("bob", limit=None)[0].key == "o3"
 
 
+def test_a_rejected_copy_does_not_hide_a_valid_one_with_the_same_key(toolkit: Toolkit) -> None:
+    bad = purchase("alice", JAN, key="k1")
+    bad["interaction"]["participants"] = [{"party": "nobody", "role": "purchaser"}]
+    report = toolkit.write([bad, purchase("alice", JAN, key="k1")], skip_invalid=True)
+    assert [r.line for r in report.rejected] == [1]
+    assert report.created["interaction"] == 1
+    assert [i.key for i in toolkit.interactions("alice")] == ["k1"]
+
+
 # -- bulk writes -------------------------------------------------------------------------
 
 
