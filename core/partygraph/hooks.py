@@ -65,11 +65,11 @@ class Hooks:
         """Each plugin's settings schema, by plugin name."""
         return dict(self.each("partygraph_config_schema"))
 
-    def configure(self, settings: Mapping[str, Mapping[str, Any]], toolkit: Toolkit) -> None:
+    def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand each plugin its own settings."""
         caller = self._manager.hook.partygraph_configure
         for impl in reversed(caller.get_hookimpls()):
-            values = {"settings": settings.get(impl.plugin_name, {}), "toolkit": toolkit}
+            values = {"settings": settings.get(impl.plugin_name, {})}
             impl.function(*[values[arg] for arg in impl.argnames])
 
     def party_kinds(self) -> list[tuple[str, PartyKind]]:

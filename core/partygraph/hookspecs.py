@@ -88,15 +88,17 @@ def partygraph_config_schema() -> Mapping[str, Any] | None:
 
 
 @hookspec
-def partygraph_configure(settings: Mapping[str, Any], toolkit: Toolkit) -> None:
+def partygraph_configure(settings: Mapping[str, Any]) -> None:
     """Receive this plugin's validated settings, defaults filled in.
 
-    Per plugin; called once when a toolkit opens, after the config is valid
-    and before the vocabulary is collected. Keep the settings on ``self``
-    (plugins that hold settings are classes: the toolkit makes one instance
-    per toolkit, so two toolkits never share state). May raise
-    :class:`partygraph.errors.ValidationError` for a combination of settings
-    a schema cannot express.
+    Per plugin; called once when a toolkit opens (and when a config is only
+    checked), after the config is valid and before the vocabulary is
+    collected, so registrations may depend on settings. Keep the settings on
+    ``self`` (plugins that hold settings are classes: the toolkit makes one
+    instance per toolkit, so two toolkits never share state). May raise
+    :class:`partygraph.errors.ValidationError` for a combination of settings a
+    schema cannot express. Use :func:`partygraph_toolkit_ready` to reach the
+    toolkit itself.
 
     Example::
 

@@ -21,8 +21,23 @@ from sqlalchemy.exc import OperationalError
 
 from partygraph._builtin import CorePlugin
 from partygraph._time import parse_time, utcnow
-from partygraph.config import Config, RawConfig, enabled_plugins, read_config, resolve_config
-from partygraph.errors import NotFoundError, StorageError, UserError, WriteWithheld
+from partygraph.config import (
+    Config,
+    RawConfig,
+    enabled_plugins,
+    read_config,
+    resolve_config,
+    toml_line,
+)
+from partygraph.errors import (
+    ConfigError,
+    ConfigViolation,
+    NotFoundError,
+    StorageError,
+    UserError,
+    ValidationError,
+    WriteWithheld,
+)
 from partygraph.hooks import Hooks
 from partygraph.model import (
     Context,
@@ -85,6 +100,7 @@ class _Prepared:
     config: Config
     loaded: LoadedPlugins
     hooks: Hooks
+    vocabulary: Vocabulary
 
 
 def _prepare(
@@ -99,7 +115,19 @@ def _prepare(
     hooks = Hooks(loaded.manager)
     schemas = {name: schema for name, schema in hooks.config_schemas().items() if name != "core"}
     resolved = resolve_config(raw, enabled, schemas, unknown)
-    return _Prepared(raw, resolved, loaded, hooks)
+    hooks.configure(resolved.plugin_settings)
+    try:
+        vocabulary = Vocabulary(
+            hooks.party_kinds(),
+            hooks.relationship_types(),
+            hooks.interaction_types(),
+            hooks.record_types(),
+            resolved.attributes,
+        )
+    except ValidationError as error:
+        line = toml_line(raw.text, error.field) if raw.text else None
+        raise ConfigError(raw.source, [ConfigViolation(error.field, error.reason, line)]) from None
+    return _Prepared(raw, resolved, loaded, hooks, vocabulary)
 
 
 def check_config(
@@ -135,14 +163,7 @@ class Toolkit:
         self.config = prepared.config
         self._loaded = prepared.loaded
         self.hooks = prepared.hooks
-        self.hooks.configure(self.config.plugin_settings, self)
-        self.vocabulary = Vocabulary(
-            self.hooks.party_kinds(),
-            self.hooks.relationship_types(),
-            self.hooks.interaction_types(),
-            self.hooks.record_types(),
-            self.config.attributes,
-        )
+        self.vocabulary = prepared.vocabulary
         self._own_engine = engine is None
         self.engine = (
             adopt_engine(engine)

@@ -218,7 +218,12 @@ class Pipeline:
             )
             return [int(row[0]) for row in rows]
         if table not in self._next_id:
-            top = self.connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            # The highest id ever used (sqlite_sequence survives deletions), so
+            # an erased party's id is never handed to someone else.
+            top = self.connection.exec_driver_sql(
+                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),"
+                f" coalesce((SELECT max(id) FROM {table}), 0))"
+            ).scalar()
             self._next_id[table] = int(top or 0) + 1
         start = self._next_id[table]
         self._next_id[table] = start + count

@@ -450,3 +450,18 @@ def test_custom_attributes_for_an_unknown_kind_are_refused(make_toolkit: Any) ->
         partygraph.UserError, match=r"/attributes/parties/robto.*no such party kind"
     ):
         make_toolkit(config={"attributes": {"parties": {"robto": {"properties": {}}}}})
+
+
+def test_custom_attributes_for_an_unknown_kind_are_a_config_violation(tmp_path: Path) -> None:
+    from partygraph import ConfigError, check_config
+
+    config = tmp_path / "partygraph.toml"
+    config.write_text(
+        '[plugins]\nenabled = []\n\n[attributes.parties.persn.properties.tier]\ntype = "string"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_config(config)
+    (violation,) = caught.value.violations
+    assert violation.pointer == "/attributes/parties/persn"
+    assert "persn" in violation.message
+    assert "person" in violation.message

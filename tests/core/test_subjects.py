@@ -144,3 +144,14 @@ def test_erased_key_can_be_used_again(make_toolkit: Any, plugin: Notes) -> None:
     assert toolkit.relationships("alice", history=True) == []
     assert toolkit.export_subject("alice")["plugins"] == {"notes": {"notes": []}}
     assert toolkit.roles("alice") == []
+
+
+def test_an_erased_partys_id_is_never_reused(make_toolkit: Any) -> None:
+    toolkit = make_toolkit()
+    toolkit.upsert_party("first", "person")
+    last = toolkit.upsert_party("last", "person")
+    toolkit.erase_subject("last")
+    newcomer = toolkit.upsert_party("newcomer", "person")
+    assert last.id is not None
+    assert newcomer.id is not None
+    assert newcomer.id > last.id

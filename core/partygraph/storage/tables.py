@@ -38,6 +38,9 @@ class PartyRow(SQLModel, table=True):
     """A party: unique external key, registered kind, name and attributes."""
 
     __tablename__ = "party"
+    # AUTOINCREMENT on SQLite: an id is never reused, even after an erasure
+    # deleted the highest one (pseudonymous references hash ids).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, sa_column=Column(IdType, primary_key=True))
     key: str = Field(unique=True, nullable=False)
@@ -64,6 +67,7 @@ class RelationshipRow(SQLModel, table=True):
             "valid_from",
             unique=True,
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, sa_column=Column(IdType, primary_key=True))
@@ -86,7 +90,10 @@ class InteractionRow(SQLModel, table=True):
     """A timestamped event; its participants are in :class:`ParticipantRow`."""
 
     __tablename__ = "interaction"
-    __table_args__ = (Index("ix_interaction_type_time", "type", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_interaction_type_time", "type", "occurred_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, sa_column=Column(IdType, primary_key=True))
     key: str | None = Field(default=None, unique=True)

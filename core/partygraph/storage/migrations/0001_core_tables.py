@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("key"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_party_kind", "party", ["kind"])
     op.create_table(
@@ -46,6 +47,7 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.DateTime(), nullable=False),
         sa.Column("valid_to", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_relationship_source", "relationship", ["source_id", "type", "valid_from"])
     op.create_index("ix_relationship_target", "relationship", ["target_id", "type", "valid_from"])
@@ -64,6 +66,7 @@ def upgrade() -> None:
         sa.Column("payload", JSONType, nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("key"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_interaction_type_time", "interaction", ["type", "occurred_at"])
     op.create_table(
