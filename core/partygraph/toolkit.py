@@ -33,6 +33,7 @@ from partygraph.errors import (
     ConfigError,
     ConfigViolation,
     NotFoundError,
+    PluginError,
     StorageError,
     UserError,
     ValidationError,
@@ -200,6 +201,14 @@ class Toolkit:
     def plugin_objects(self) -> Mapping[str, object]:
         """The enabled plugins' objects by name (one instance per toolkit)."""
         return self._loaded.objects
+
+    def plugin(self, name: str) -> Any:
+        """The enabled plugin *name*'s object (its Python API, where it has one)."""
+        try:
+            return self._loaded.objects[name]
+        except KeyError:
+            enabled = ", ".join(self._loaded.order) or "none"
+            raise PluginError(f"plugin {name!r} is not enabled (enabled: {enabled})") from None
 
     def migration_sources(self) -> list[migrations.MigrationSource]:
         """The core's and every enabled plugin's migration folders, core first."""

@@ -71,3 +71,10 @@ def test_refused_writes_are_reported_after_the_rollback(make_toolkit: Any) -> No
         ("WriteRefused", "calls marked refuse are refused", "agent-7")
     ]
     assert toolkit.interactions("alice") == []
+
+
+def test_a_plugin_object_is_reachable_by_name(make_toolkit: Any) -> None:
+    toolkit = make_toolkit(plugins={"watch": Watcher})
+    assert isinstance(toolkit.plugin("watch"), Watcher)
+    with pytest.raises(PluginError, match="'nope' is not enabled \\(enabled: watch\\)"):
+        toolkit.plugin("nope")
