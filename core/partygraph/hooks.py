@@ -7,7 +7,7 @@ deterministic plugin order, so each answer is attributed to its plugin.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -195,7 +195,3 @@ class Hooks:
     def erase_subject(self, party: Party, session: WriteSession) -> dict[str, Any]:
         """Each plugin's erasure report for a data subject."""
         return dict(self.each("partygraph_erase_subject", party=party, session=session))
-
-
-def _flatten(items: Iterable[Iterable[Any]]) -> list[Any]:
-    return [item for group in items for item in group]

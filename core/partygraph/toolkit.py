@@ -144,6 +144,7 @@ def open(
     *,
     engine: Engine | None = None,
     plugins: Mapping[str, object] | None = None,
+    migrate: bool | None = None,
 ) -> Toolkit:
     """Open a toolkit.
 
@@ -151,16 +152,20 @@ def open(
     default (SQLite file ``partygraph.db``, every first-party plugin enabled).
     *engine* adopts an existing SQLAlchemy engine instead of the config's URL.
     *plugins* maps names to in-process plugin objects (or classes), enabled
-    when named in the config like any installed plugin.
+    when named in the config like any installed plugin. *migrate* overrides
+    ``database.auto_migrate``: without migrating, a database whose schema is
+    behind is refused with a message to run ``partygraph db upgrade``.
     """
     prepared = _prepare(config, plugins)
-    return Toolkit(prepared, engine)
+    return Toolkit(prepared, engine, migrate)
 
 
 class Toolkit:
     """Parties, relationships and interactions, with the roles plugins compute from them."""
 
-    def __init__(self, prepared: _Prepared, engine: Engine | None) -> None:
+    def __init__(
+        self, prepared: _Prepared, engine: Engine | None, migrate: bool | None = None
+    ) -> None:
         self.config = prepared.config
         self._loaded = prepared.loaded
         self.hooks = prepared.hooks
@@ -171,9 +176,13 @@ class Toolkit:
             if engine is not None
             else create_engine_for(self.config.database_url, echo=self.config.echo)
         )
+        #: Migrations applied when this toolkit opened.
+        self.applied_migrations: list[str] = []
         try:
-            if self.config.auto_migrate:
-                self.upgrade()
+            if self.config.auto_migrate if migrate is None else migrate:
+                self.applied_migrations = self.upgrade()
+            else:
+                self._require_current_schema()
             self.hooks.toolkit_ready(self)
         except BaseException:
             self.close()
@@ -233,6 +242,16 @@ class Toolkit:
     def data_declarations(self) -> list[tuple[str, DataDeclaration]]:
         """What every enabled plugin (and the core) stores about people, with owners."""
         return self.hooks.data_declarations()
+
+    def _require_current_schema(self) -> None:
+        with self._guard(), self.engine.connect() as connection:
+            behind = migrations.pending(connection, self.migration_sources())
+        if behind:
+            raise StorageError(
+                "the database schema is behind for "
+                + ", ".join(behind)
+                + "; run 'partygraph db upgrade' (or enable database.auto_migrate)"
+            )
 
     def tables(self) -> list[tuple[str, Table]]:
         """Every table of the core and the enabled plugins, with its owner's name."""

@@ -150,16 +150,15 @@ def init(plugin_names: str | None, force: bool, path: str) -> None:
         else first_party_plugins()
     )
     text = STARTER.format(enabled=", ".join(json.dumps(name) for name in names))
-    partygraph.check_config(_parse_toml(text, path))
+    partygraph.check_config(_parse_toml(text))
     target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {path} ({len(names)} plugin(s) enabled)")
 
 
-def _parse_toml(text: str, source: str) -> dict[str, Any]:
+def _parse_toml(text: str) -> dict[str, Any]:
     import tomllib
 
     data: dict[str, Any] = tomllib.loads(text)
-    del source
     return data
 
 
@@ -249,33 +248,12 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(state: State) -> None:
     """Apply every missing migration of the core and the enabled plugins."""
-    raw = read_config(state.config_source)
-    data = dict(raw.data)
-    data.setdefault("database", {})
-    toolkit = partygraph.open(
-        _with_auto_migrate_off(raw.data, raw.source)
-        if raw.text
-        else {**data, "database": {**data["database"], "auto_migrate": False}}
-    )
+    toolkit = partygraph.open(state.config_source, migrate=True)
     try:
-        applied = toolkit.upgrade()
+        applied = toolkit.applied_migrations
     finally:
         toolkit.close()
     click.echo("up to date" if not applied else "applied: " + ", ".join(applied))
-
-
-def _with_auto_migrate_off(data: Any, source: str) -> dict[str, Any]:
-    copy = json.loads(json.dumps(data))
-    copy.setdefault("database", {})["auto_migrate"] = False
-    base = Path(source).resolve().parent
-    url = copy["database"].get("url")
-    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rest = url[len("sqlite:///") :]
-        if rest and not rest.startswith(":memory:"):
-            copy["database"]["url"] = f"sqlite:///{base / rest}"
-    elif url is None:
-        copy["database"]["url"] = f"sqlite:///{base / 'partygraph.db'}"
-    return dict(copy)
 
 
 @db.command("current")
