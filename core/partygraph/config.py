@@ -108,6 +108,9 @@ def compose_schema(plugin_schemas: Mapping[str, Mapping[str, Any]]) -> dict[str,
     for name, plugin_schema in sorted(plugin_schemas.items()):
         section = dict(plugin_schema)
         section.setdefault("default", {})
+        # A plugin schema's own "#/$defs/..." references must keep resolving
+        # inside the composed schema: give it a base URI of its own.
+        section.setdefault("$id", f"urn:partygraph:plugins:{name}")
         plugins["properties"][name] = section
     return schema
 

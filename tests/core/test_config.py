@@ -465,3 +465,25 @@ def test_custom_attributes_for_an_unknown_kind_are_a_config_violation(tmp_path: 
     assert violation.pointer == "/attributes/parties/persn"
     assert "persn" in violation.message
     assert "person" in violation.message
+
+
+def test_a_plugin_schema_may_use_its_own_definitions(tmp_path: Path) -> None:
+    class Defs:
+        @hookimpl
+        def partygraph_config_schema(self) -> dict[str, Any]:
+            return {
+                "title": "defs",
+                "description": "Uses $defs.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"sides": {"type": "array", "items": {"$ref": "#/$defs/side"}}},
+                "$defs": {"side": {"type": "string", "enum": ["rider", "driver"]}},
+            }
+
+    good = {"plugins": {"enabled": ["defs"], "defs": {"sides": ["rider"]}}}
+    assert check_config(good, plugins={"defs": Defs}).plugin_settings["defs"]["sides"] == ["rider"]
+    bad = {"plugins": {"enabled": ["defs"], "defs": {"sides": ["pilot"]}}}
+    with pytest.raises(
+        ConfigError, match="/plugins/defs/sides/0: must be one of 'rider', 'driver'"
+    ):
+        check_config(bad, plugins={"defs": Defs})
