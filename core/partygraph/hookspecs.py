@@ -292,7 +292,9 @@ def partygraph_before_write(batch: WriteBatch, session: WriteSession) -> None:
     is written); call ``batch.refuse(item, reason)`` to refuse one item
     (an error in all-or-nothing mode, a rejected line with ``--skip-invalid``);
     call ``batch.withhold(item, reason)`` after storing an item elsewhere
-    (a quarantine) so the core does not write it. ``session.context`` says who
+    (a quarantine) so the core does not write it. ``session.skip_invalid``
+    says whether the caller wants the valid records written and the rest
+    reported; a gate then prefers ``batch.refuse`` to raising. ``session.context`` says who
     writes and why. A privacy gate is best written as a wrapper.
 
     Example::

@@ -131,6 +131,9 @@ class WriteSession:
     graph: SqlGraph
     vocabulary: Vocabulary
     _resolver: Callable[[PartyRef], int]
+    #: True when the caller asked to write the valid records and report the rest
+    #: (``--skip-invalid``): a gate then refuses single items with ``batch.refuse``.
+    skip_invalid: bool = False
 
     def resolve(self, ref: PartyRef | Party) -> int:
         """The id of the party a key or id refers to (written earlier in this write too)."""
@@ -195,7 +198,9 @@ class Pipeline:
         self._keys: dict[str, tuple[int, str]] = {}
         self._ids: dict[int, tuple[str, str]] = {}
         self._next_id: dict[str, int] = {}
-        self.session = WriteSession(connection, context, graph, vocabulary, self._resolve_one)
+        self.session = WriteSession(
+            connection, context, graph, vocabulary, self._resolve_one, skip_invalid
+        )
         self.created_objects: list[Any] = []
         # Participants are immutable and repeat (the same rider, the same role):
         # share one object per (party, role) instead of building one per row.

@@ -1,0 +1,780 @@
+"""The consent ledger: lawful bases per party, purpose and channel, through time.
+
+``privacy_ledger`` is append-only: granting, withdrawing, objecting, opting
+out, restricting and lifting a restriction each add an entry. The state for
+(party, purpose, channel) at time T folds the entries with ``at <= T`` in
+``(at, id)`` order:
+
+- ``grant`` adds its basis (until ``expires_at``: an expired basis is absent);
+  a consent grant also ends an earlier objection (and, for
+  ``sale_or_sharing``, an opt-out): the subject opted in again;
+- ``withdraw`` removes the consent basis, never a contract or another basis;
+- ``object`` blocks the purpose; ``opt_out`` blocks ``sale_or_sharing``;
+- ``restrict`` (purpose ``*``) blocks every purpose until ``lift_restriction``;
+- ``limit_sensitive`` (purpose ``*``) limits sensitive data to the expected service.
+
+Entries for channel ``""`` apply to every channel. Purposes marked
+``implicit`` hold with their first basis without any entry (objection and
+restriction still apply). A consent given by a minor for themselves does not
+count; one given by a guardian with a recorded verification does
+(:mod:`partygraph_privacy.minors`). Every write goes through
+``toolkit.write`` so the gate and the audit see it; every read of the ledger
+for many parties is one query (:class:`Ledger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import Connection, or_, select
+
+from partygraph import Context, Party, PartyKind, PartyRef, ValidationError
+from partygraph._time import parse_time, to_storage, utcnow
+from partygraph.storage.tables import party_table
+from partygraph_privacy import tables
+from partygraph_privacy.minors import Guardians, age_at, consent_age, jurisdiction_of
+from partygraph_privacy.settings import Purpose, Settings
+
+if TYPE_CHECKING:
+    from partygraph_privacy.plugin import PrivacyPlugin
+
+__all__ = [
+    "ALL_PURPOSES",
+    "SALE_OR_SHARING",
+    "Decision",
+    "Entry",
+    "Ledger",
+    "State",
+    "Subject",
+    "basis_for",
+    "can_contact",
+    "excluded_for_purpose",
+    "grant",
+    "history",
+    "lift_restriction",
+    "limit_sensitive",
+    "load_subjects",
+    "object_to",
+    "opt_out",
+    "resolve_parties",
+    "restrict",
+    "restrictions",
+    "states",
+    "withdraw",
+]
+
+#: The purpose of entries that concern every purpose (restriction, limiting sensitive data).
+ALL_PURPOSES = "*"
+#: The purpose a CCPA opt-out (and a Global Privacy Control signal) blocks.
+SALE_OR_SHARING = "sale_or_sharing"
+#: ``source`` of an opt-out recorded from a Global Privacy Control signal.
+GPC_SOURCE = "gpc"
+
+_CHUNK = 10_000
+
+
+def iso(value: datetime) -> str:
+    """A stored (naive UTC) or aware time as ISO-8601 with ``Z``."""
+    return to_storage(value).isoformat() + "Z"
+
+
+@attrs.frozen
+class Decision:
+    """May we process (or contact) this party for this purpose, on which basis, and why."""
+
+    allowed: bool
+    basis: str | None
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@attrs.frozen
+class Entry:
+    """One ledger entry (times naive UTC, as stored)."""
+
+    id: int
+    party_id: int
+    purpose: str
+    channel: str
+    action: str
+    basis: str | None
+    at: datetime
+    expires_at: datetime | None = None
+    source: str | None = None
+    jurisdiction: str | None = None
+    given_by_id: int | None = None
+    verification: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Entry:
+        return cls(
+            id=int(row.id),
+            party_id=int(row.party_id),
+            purpose=row.purpose,
+            channel=row.channel or "",
+            action=row.action,
+            basis=row.basis,
+            at=_naive(row.at),
+            expires_at=_naive(row.expires_at) if row.expires_at is not None else None,
+            source=row.source,
+            jurisdiction=row.jurisdiction,
+            given_by_id=int(row.given_by_id) if row.given_by_id is not None else None,
+            verification=row.verification,
+            note=row.note,
+        )
+
+
+@attrs.frozen
+class Subject:
+    """What the ledger needs to know about a party: kind, attributes, and whether personal."""
+
+    id: int
+    key: str
+    kind: str
+    attributes: Mapping[str, Any]
+    personal: bool
+
+
+def load_subjects(
+    connection: Connection, party_ids: Collection[int], kinds: Mapping[str, PartyKind]
+) -> dict[int, Subject]:
+    """Key, kind and attributes of many parties, in one query (per 10,000 ids)."""
+    ids = sorted(set(party_ids))
+    found: dict[int, Subject] = {}
+    party = party_table
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        query = select(party.c.id, party.c.key, party.c.kind, party.c.attributes).where(
+            party.c.id.in_(chunk)
+        )
+        for row in connection.execute(query):
+            kind = kinds.get(row.kind)
+            found[int(row.id)] = Subject(
+                int(row.id), row.key, row.kind, row.attributes or {}, bool(kind and kind.personal)
+            )
+    return found
+
+
+def subject_of(party: Party, kinds: Mapping[str, PartyKind]) -> Subject:
+    """The :class:`Subject` of a stored party."""
+    assert party.id is not None
+    kind = kinds.get(party.kind)
+    return Subject(party.id, party.key, party.kind, party.attributes, bool(kind and kind.personal))
+
+
+def _naive(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return to_storage(value)
+
+
+@attrs.frozen(eq=False)
+class State:
+    """The ledger folded for one (party, purpose) at one time; ``decision(channel)`` judges."""
+
+    party_id: int
+    purpose: str
+    at: datetime
+    entries: tuple[Entry, ...]
+    restriction: Entry | None
+    sensitive_limit: Entry | None
+    subject: Subject | None
+    settings: Settings
+    guardians: Guardians
+
+    @property
+    def config(self) -> Purpose | None:
+        """The configured purpose, if any."""
+        return self.settings.purpose(self.purpose)
+
+    @property
+    def restricted(self) -> bool:
+        """Is processing of the party restricted at this time?"""
+        return self.restriction is not None
+
+    def decision(self, channel: str | None = None) -> Decision:
+        """The decision for *channel* (None: any channel; ``""``: entries for all channels)."""
+        if self.restriction is not None:
+            note = f" ({self.restriction.note})" if self.restriction.note else ""
+            return Decision(
+                False, None, f"processing restricted since {iso(self.restriction.at)}{note}"
+            )
+        config = self.config
+        if config is None:
+            configured = ", ".join(sorted(self.settings.purposes)) or "none"
+            return Decision(
+                False,
+                None,
+                f"purpose {self.purpose!r} is not configured in [plugins.privacy.purposes] "
+                f"(configured: {configured})",
+            )
+        if channel is not None:
+            return self._decide(config, channel)
+        channels = ["", *sorted({entry.channel for entry in self.entries} - {""})]
+        decisions = [self._decide(config, name) for name in channels]
+        for decision in decisions:
+            if decision.allowed:
+                return decision
+        # Prefer the most specific refusal (a withdrawal beats "nothing recorded").
+        informative = [d for d in decisions if not d.reason.startswith("no ")]
+        return (informative or decisions)[0]
+
+    # -- the fold ------------------------------------------------------------------------
+
+    def _decide(self, config: Purpose, channel: str) -> Decision:
+        at = to_storage(self.at)
+        bases: dict[str, Entry] = {}
+        objection: Entry | None = None
+        opted_out: Entry | None = None
+        lost: str | None = None
+        where = f" ({channel})" if channel else ""
+        for entry in self.entries:
+            if entry.channel not in ("", channel):
+                continue
+            if entry.action == "grant" and entry.basis:
+                problem = self._discount(config, entry)
+                if problem is not None:
+                    lost = problem
+                    continue
+                bases[entry.basis] = entry
+                if entry.basis == "consent":
+                    objection = None
+                    opted_out = None
+            elif entry.action == "withdraw":
+                bases.pop("consent", None)
+                lost = f"consent{where} withdrawn on {iso(entry.at)}"
+            elif entry.action == "object":
+                objection = entry
+            elif entry.action == "opt_out":
+                opted_out = entry
+        if objection is not None:
+            return Decision(False, None, f"objected to {self.purpose} on {iso(objection.at)}")
+        if opted_out is not None and self.purpose == SALE_OR_SHARING:
+            signal = " (Global Privacy Control signal)" if opted_out.source == GPC_SOURCE else ""
+            return Decision(
+                False, None, f"opted out of sale or sharing on {iso(opted_out.at)}{signal}"
+            )
+        valid: dict[str, Entry] = {}
+        for basis, entry in bases.items():
+            if entry.expires_at is not None and entry.expires_at <= at:
+                lost = f"{basis}{where} expired on {iso(entry.expires_at)}"
+                continue
+            if basis in config.bases:
+                valid[basis] = entry
+        for basis in config.bases:
+            if basis in valid:
+                entry = valid[basis]
+                by = (
+                    f" by guardian #{entry.given_by_id}"
+                    if entry.given_by_id is not None and entry.given_by_id != self.party_id
+                    else ""
+                )
+                until = f" until {iso(entry.expires_at)}" if entry.expires_at else ""
+                return Decision(
+                    True, basis, f"{basis}{where} recorded on {iso(entry.at)}{by}{until}"
+                )
+        if config.implicit and not self._implicit_withheld():
+            basis = config.bases[0]
+            return Decision(True, basis, f"{basis} (implicit for {self.purpose})")
+        return Decision(False, None, lost or f"no {' or '.join(config.bases)} recorded")
+
+    def _discount(self, config: Purpose, entry: Entry) -> str | None:
+        """Why a grant does not count (None: it counts)."""
+        if entry.basis == "consent" and config.workplace:
+            return "consent is not a valid basis for monitoring employees"
+        if (
+            config.requires_note
+            and entry.basis == "legitimate_interests"
+            and not (entry.note or "").strip()
+        ):
+            return "legitimate interests recorded without the balancing note it requires"
+        if entry.basis != "consent" or self.subject is None:
+            return None
+        attributes = self.subject.attributes
+        age = age_at(attributes, entry.at)
+        jurisdiction = entry.jurisdiction or jurisdiction_of(attributes, self.settings)
+        limit = consent_age(self.settings, jurisdiction)
+        if age is None or age >= limit:
+            return None
+        given_by = entry.given_by_id
+        when = iso(entry.at)
+        if given_by is None or given_by == self.party_id:
+            return (
+                f"consent given on {when} by the subject, aged {age}, does not count below "
+                f"the digital-consent age of {limit} ({jurisdiction}); a guardian's verified "
+                "consent is needed"
+            )
+        if not (entry.verification or "").strip():
+            return (
+                f"consent given on {when} by #{given_by} for a minor (aged {age}) has no "
+                "recorded verification"
+            )
+        if not self.guardians.holds(given_by, self.party_id, entry.at):
+            return (
+                f"consent given on {when} by #{given_by}, who is not a guardian of the minor "
+                f"(aged {age}), does not count"
+            )
+        return None
+
+    def _implicit_withheld(self) -> bool:
+        """CCPA: selling or sharing a minor's data needs an opt-in, never an implicit basis."""
+        if self.purpose != SALE_OR_SHARING or self.subject is None:
+            return False
+        attributes = self.subject.attributes
+        if jurisdiction_of(attributes, self.settings) != "CCPA":
+            return False
+        age = age_at(attributes, self.at)
+        return age is not None and age < self.settings.ccpa_sale_opt_in_age
+
+
+class Ledger:
+    """Ledger entries of many parties, read in one query; folded at any time up to ``until``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        entries: Mapping[int, Sequence[Entry]],
+        subjects: Mapping[int, Subject],
+        guardians: Guardians,
+    ) -> None:
+        self.settings = settings
+        self._entries = entries
+        self.subjects = subjects
+        self.guardians = guardians
+
+    @classmethod
+    def load(
+        cls,
+        connection: Connection,
+        settings: Settings,
+        subjects: Mapping[int, Subject],
+        purposes: Iterable[str],
+        until: datetime,
+    ) -> Ledger:
+        """Read the entries of *subjects* for *purposes* (and ``*``) up to *until*.
+
+        One query (per 10,000 parties), plus one for guardianships when a minor's
+        consent was given by someone else.
+        """
+        ids = sorted(subjects)
+        wanted = sorted({*purposes, ALL_PURPOSES})
+        entries: dict[int, list[Entry]] = {}
+        ledger = tables.ledger
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            query = (
+                select(ledger)
+                .where(
+                    ledger.c.party_id.in_(chunk),
+                    ledger.c.purpose.in_(wanted),
+                    ledger.c.at <= to_storage(until),
+                )
+                .order_by(ledger.c.at, ledger.c.id)
+            )
+            for row in connection.execute(query):
+                entries.setdefault(int(row.party_id), []).append(Entry.from_row(row))
+        minors = {
+            party_id
+            for party_id, found in entries.items()
+            if party_id in subjects
+            for entry in found
+            if entry.basis == "consent"
+            and entry.given_by_id is not None
+            and entry.given_by_id != party_id
+            and _minor_at(subjects[party_id], entry, settings)
+        }
+        guardians = Guardians.load(connection, minors) if minors else Guardians({})
+        return cls(settings, entries, subjects, guardians)
+
+    def state(self, party_id: int, purpose: str, at: datetime) -> State:
+        """The folded state of (*party_id*, *purpose*) at *at*."""
+        moment = to_storage(at)
+        relevant: list[Entry] = []
+        restriction: Entry | None = None
+        sensitive: Entry | None = None
+        for entry in self._entries.get(party_id, ()):
+            if entry.at > moment:
+                break
+            if entry.purpose == ALL_PURPOSES:
+                if entry.action == "restrict":
+                    restriction = entry
+                elif entry.action == "lift_restriction":
+                    restriction = None
+                elif entry.action == "limit_sensitive":
+                    sensitive = entry
+            elif entry.purpose == purpose:
+                relevant.append(entry)
+        return State(
+            party_id,
+            purpose,
+            at,
+            tuple(relevant),
+            restriction,
+            sensitive,
+            self.subjects.get(party_id),
+            self.settings,
+            self.guardians,
+        )
+
+    def restriction(self, party_id: int, at: datetime) -> Entry | None:
+        """The restriction in force for the party at *at*, if any."""
+        return self.state(party_id, ALL_PURPOSES, at).restriction
+
+
+def _minor_at(subject: Subject, entry: Entry, settings: Settings) -> bool:
+    age = age_at(subject.attributes, entry.at)
+    if age is None:
+        return False
+    jurisdiction = entry.jurisdiction or jurisdiction_of(subject.attributes, settings)
+    return age < consent_age(settings, jurisdiction)
+
+
+def states(
+    connection: Connection,
+    party_ids: Collection[int],
+    purposes: Iterable[str],
+    at: datetime,
+    settings: Settings,
+    *,
+    subjects: Mapping[int, Subject] | None = None,
+    kinds: Mapping[str, PartyKind] | None = None,
+) -> dict[tuple[int, str], State]:
+    """The state of every (party, purpose) pair at *at*, reading the ledger once.
+
+    *subjects* (kinds and attributes, for the minors' rules) are read in one
+    more query when not given.
+    """
+    wanted = sorted(set(purposes))
+    if subjects is None:
+        subjects = load_subjects(connection, party_ids, kinds or {})
+    known = {party_id: subjects.get(party_id) for party_id in party_ids}
+    complete = {
+        party_id: subject or Subject(party_id, str(party_id), "", {}, False)
+        for party_id, subject in known.items()
+    }
+    ledger = Ledger.load(connection, settings, complete, wanted, at)
+    return {
+        (party_id, purpose): ledger.state(party_id, purpose, at)
+        for party_id in complete
+        for purpose in wanted
+    }
+
+
+def restrictions(
+    connection: Connection, party_ids: Collection[int], at: datetime, settings: Settings
+) -> dict[int, Entry]:
+    """The parties among *party_ids* whose processing is restricted at *at* (one query)."""
+    subjects = {party_id: Subject(party_id, str(party_id), "", {}, True) for party_id in party_ids}
+    ledger = Ledger.load(connection, settings, subjects, (), at)
+    found: dict[int, Entry] = {}
+    for party_id in subjects:
+        entry = ledger.restriction(party_id, at)
+        if entry is not None:
+            found[party_id] = entry
+    return found
+
+
+# -- the hook: who may not be processed for a purpose -----------------------------------------
+
+
+def excluded_for_purpose(
+    plugin: PrivacyPlugin,
+    parties: Sequence[Party],
+    purpose: str,
+    as_of: datetime,
+    connection: Connection,
+) -> dict[int, str]:
+    """Persons without a basis for *purpose* at *as_of* (objected, opted out, restricted ...).
+
+    Parties of kinds that are not natural persons are never excluded.
+    """
+    kinds = plugin.toolkit.vocabulary.party_kinds
+    subjects = {
+        party.id: subject_of(party, kinds)
+        for party in parties
+        if party.id is not None and (kind := kinds.get(party.kind)) is not None and kind.personal
+    }
+    if not subjects:
+        return {}
+    ledger = Ledger.load(connection, plugin.settings, subjects, [purpose], as_of)
+    excluded: dict[int, str] = {}
+    for party_id in subjects:
+        decision = ledger.state(party_id, purpose, as_of).decision()
+        if not decision.allowed:
+            excluded[party_id] = f"no lawful basis for {purpose}: {decision.reason}"
+    return excluded
+
+
+# -- questions ---------------------------------------------------------------------------------
+
+
+def _when(at: datetime | str | None) -> datetime:
+    return parse_time(at, "at") if at is not None else utcnow()
+
+
+def _decide(
+    plugin: PrivacyPlugin, party: PartyRef, purpose: str, channel: str | None, at: datetime
+) -> Decision:
+    if plugin.settings.purpose(purpose) is None:
+        configured = ", ".join(sorted(plugin.settings.purposes)) or "none"
+        raise ValidationError(
+            "purpose", f"unknown purpose {purpose!r}; configured: {configured}", purpose
+        )
+    toolkit = plugin.toolkit
+    kinds = toolkit.vocabulary.party_kinds
+    with toolkit.reader(at) as graph:
+        found = graph.party(party)
+        subject = subject_of(found, kinds)
+        if not subject.personal:
+            return Decision(
+                True, None, f"{found.kind} {found.key!r} is not a natural person; no basis needed"
+            )
+        ledger = Ledger.load(
+            graph.connection, plugin.settings, {subject.id: subject}, [purpose], at
+        )
+        return ledger.state(subject.id, purpose, at).decision(channel)
+
+
+def can_contact(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    channel: str,
+    purpose: str,
+    at: datetime | str | None = None,
+) -> Decision:
+    """May we contact *party* on *channel* for *purpose* at *at* (default now)?
+
+    The decision names the basis relied on: a withdrawn marketing email consent
+    does not stop a billing email under the contract.
+    """
+    return _decide(plugin, party, purpose, channel or "", _when(at))
+
+
+def basis_for(
+    plugin: PrivacyPlugin, party: PartyRef, purpose: str, at: datetime | str | None = None
+) -> Decision:
+    """The lawful basis for processing *party*'s data for *purpose* at *at* (any channel)."""
+    return _decide(plugin, party, purpose, None, _when(at))
+
+
+def history(plugin: PrivacyPlugin, party: PartyRef) -> list[dict[str, Any]]:
+    """Every ledger entry of the party, oldest first (JSON-ready)."""
+    ledger = tables.ledger
+    giver = party_table.alias("given_by")
+    with plugin.toolkit.reader() as graph:
+        found = graph.party(party)
+        query = (
+            select(ledger, giver.c.key.label("given_by_key"))
+            .select_from(ledger.outerjoin(giver, giver.c.id == ledger.c.given_by_id))
+            .where(ledger.c.party_id == found.id)
+            .order_by(ledger.c.at, ledger.c.id)
+        )
+        rows = list(graph.connection.execute(query))
+    return [
+        {
+            "id": int(row.id),
+            "action": row.action,
+            "purpose": row.purpose,
+            "channel": row.channel or "",
+            "basis": row.basis,
+            "at": iso(_naive(row.at)),
+            "expires_at": iso(_naive(row.expires_at)) if row.expires_at is not None else None,
+            "source": row.source,
+            "evidence": row.evidence,
+            "jurisdiction": row.jurisdiction,
+            "given_by": row.given_by_key,
+            "verification": row.verification,
+            "note": row.note,
+            "recorded_at": iso(_naive(row.recorded_at)),
+        }
+        for row in rows
+    ]
+
+
+# -- writes: one record each, through the toolkit's write pipeline ------------------------------
+
+
+def _text(value: datetime | str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return iso(parse_time(value, field))
+    except ValueError as error:
+        raise ValidationError(field, str(error), value) from None
+
+
+def _write(
+    plugin: PrivacyPlugin, record_type: str, body: Mapping[str, Any], context: Context | None
+) -> None:
+    from partygraph_privacy.records import validate
+
+    clean = {name: value for name, value in body.items() if value is not None}
+    validate(plugin.settings, record_type, clean)
+    with plugin.toolkit.reader() as graph:
+        graph.party(clean["party"])  # NotFoundError naming the party, before writing
+    plugin.toolkit.write([{record_type: clean}], context=context or Context(source="privacy"))
+
+
+def grant(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    purpose: str,
+    *,
+    basis: str = "consent",
+    channel: str | None = None,
+    at: datetime | str | None = None,
+    expires_at: datetime | str | None = None,
+    source: str | None = None,
+    evidence: str | None = None,
+    jurisdiction: str | None = None,
+    given_by: PartyRef | None = None,
+    verification: str | None = None,
+    note: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Record a lawful basis (consent by default) for *purpose*, from *at* (default now)."""
+    body = {
+        "party": party,
+        "purpose": purpose,
+        "basis": basis,
+        "channel": channel,
+        "granted_at": _text(at, "at"),
+        "expires_at": _text(expires_at, "expires_at"),
+        "source": source,
+        "evidence": evidence,
+        "jurisdiction": jurisdiction,
+        "given_by": given_by,
+        "verification": verification,
+        "note": note,
+    }
+    _write(plugin, "consent", body, context)
+
+
+def withdraw(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    purpose: str,
+    *,
+    channel: str | None = None,
+    at: datetime | str | None = None,
+    source: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Withdraw consent for *purpose* (on *channel*, or on every channel): one call."""
+    body = {
+        "party": party,
+        "purpose": purpose,
+        "channel": channel,
+        "withdrawn_at": _text(at, "at") or _text(_context_time(context), "at"),
+        "source": source,
+    }
+    _write(plugin, "consent", body, context)
+
+
+def _context_time(context: Context | None) -> datetime:
+    return context.at if context is not None and context.at is not None else utcnow()
+
+
+def object_to(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    purpose: str,
+    *,
+    channel: str | None = None,
+    at: datetime | str | None = None,
+    source: str | None = None,
+    note: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Record an objection to *purpose* (direct marketing, profiling): effective at once."""
+    body = {
+        "party": party,
+        "purpose": purpose,
+        "channel": channel,
+        "at": _text(at, "at"),
+        "source": source,
+        "note": note,
+    }
+    _write(plugin, "objection", body, context)
+
+
+def opt_out(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    *,
+    gpc: bool = False,
+    at: datetime | str | None = None,
+    source: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Record a CCPA opt-out of sale/sharing (``gpc=True``: a Global Privacy Control signal)."""
+    body = {"party": party, "gpc": gpc, "at": _text(at, "at"), "source": source}
+    _write(plugin, "opt_out", body, context)
+
+
+def restrict(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    *,
+    at: datetime | str | None = None,
+    reason: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Restrict processing of the party's data to storage, from *at* (default now)."""
+    body = {"party": party, "at": _text(at, "at"), "reason": reason}
+    _write(plugin, "restriction", body, context)
+
+
+def lift_restriction(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    notice: str,
+    *,
+    at: datetime | str | None = None,
+    context: Context | None = None,
+) -> None:
+    """Lift a restriction; *notice* records how the subject was told first (required)."""
+    body = {
+        "party": party,
+        "lifted_at": _text(at, "at") or _text(_context_time(context), "at"),
+        "notice": notice,
+    }
+    _write(plugin, "restriction", body, context)
+
+
+def limit_sensitive(
+    plugin: PrivacyPlugin,
+    party: PartyRef,
+    *,
+    at: datetime | str | None = None,
+    source: str | None = None,
+    context: Context | None = None,
+) -> None:
+    """CCPA: limit the use of the party's sensitive data to the expected service."""
+    body = {"party": party, "at": _text(at, "at"), "source": source}
+    _write(plugin, "limit_sensitive", body, context)
+
+
+def resolve_parties(connection: Connection, refs: Iterable[PartyRef]) -> dict[PartyRef, int]:
+    """Resolve many party keys and ids in one query; unknown ones are left out."""
+    keys = sorted({ref for ref in refs if isinstance(ref, str)})
+    ids = sorted({ref for ref in refs if isinstance(ref, int) and not isinstance(ref, bool)})
+    found: dict[PartyRef, int] = {}
+    party = party_table
+    for start in range(0, max(len(keys), len(ids)), _CHUNK):
+        key_chunk = keys[start : start + _CHUNK]
+        id_chunk = ids[start : start + _CHUNK]
+        query = select(party.c.id, party.c.key).where(
+            or_(party.c.key.in_(key_chunk), party.c.id.in_(id_chunk))
+        )
+        for row in connection.execute(query):
+            found[row.key] = int(row.id)
+            found[int(row.id)] = int(row.id)
+    return found

@@ -1,0 +1,310 @@
+"""The audit log: every write, refused write, request step and read, hash-chained and keyed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from partygraph import Context, StorageError, Toolkit, ValidationError, WriteRefused
+
+PrivacyToolkit = Callable[..., Toolkit]
+
+
+def audit_rows(toolkit: Toolkit) -> list[dict[str, Any]]:
+    with toolkit.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM privacy_audit ORDER BY seq"))
+        return [dict(row._mapping) for row in rows]
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value (text on some drivers)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def execute(toolkit: Toolkit, *statements: str) -> None:
+    with toolkit.engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def populated(privacy_toolkit: PrivacyToolkit) -> Toolkit:
+    """Alice (with email and phone), two purchases and a read: several audit entries."""
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party(
+        "alice",
+        "person",
+        "Alice Moreau",
+        {"email": "alice@example.org", "phone": "+33 6 12 34 56 78"},
+        context=Context(actor="clerk@example.org"),
+    )
+    toolkit.record_interaction(
+        "purchase", "2026-01-10T10:00:00Z", [("alice", "purchaser")], {"total": 12}
+    )
+    toolkit.record_interaction(
+        "purchase", "2026-02-10T10:00:00Z", [("alice", "purchaser")], {"total": 30}
+    )
+    toolkit.view("alice", context=Context(actor="agent-7", purpose="service"))
+    toolkit.record_interaction(
+        "purchase", "2026-03-10T10:00:00Z", [("alice", "purchaser")], {"total": 5}
+    )
+    return toolkit
+
+
+def test_writes_refusals_and_reads_are_audited(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = privacy_toolkit()
+    privacy = toolkit.plugin("privacy")
+    alice = toolkit.upsert_party(
+        "alice",
+        "person",
+        "Alice Moreau",
+        {"email": "alice@example.org"},
+        context=Context(actor="clerk@example.org", purpose="service"),
+    )
+    toolkit.write(
+        [
+            {"party": {"key": "bob", "kind": "person", "name": "Bob"}},
+            {
+                "interaction": {
+                    "type": "purchase",
+                    "occurred_at": "2026-01-10T10:00:00Z",
+                    "participants": [
+                        {"party": "alice", "role": "purchaser"},
+                        {"party": "bob", "role": "consumer"},
+                    ],
+                }
+            },
+        ]
+    )
+    with pytest.raises(ValidationError):
+        toolkit.upsert_party("zed", "martian")  # invalid: refused by the core
+    with pytest.raises(WriteRefused):  # no consent to marketing: refused by the gate
+        toolkit.record_interaction(
+            "newsletter",
+            "2026-01-11T09:00:00Z",
+            [("alice", "recipient")],
+            context=Context(actor="mailer", purpose="marketing"),
+        )
+    toolkit.view(
+        "alice", context=Context(actor="agent-7", purpose="service", viewer_role="support")
+    )
+    toolkit.party("alice", context=Context(actor="agent-7"))
+
+    rows = audit_rows(toolkit)
+    assert [row["action"] for row in rows] == [
+        "write:party",
+        "write:party",
+        "write:interaction",
+        "write_refused",
+        "write_refused",
+        "read:view",
+        "read:party",
+    ]
+    assert [row["seq"] for row in rows] == list(range(1, 8))
+    alice_ref = privacy.keys.ref("party", alice.id)
+    bob_ref = privacy.keys.ref("party", toolkit.party("bob").id)
+
+    first, _, purchase, invalid, refused, view, _ = rows
+    assert first["actor_ref"] == privacy.keys.ref("actor", "clerk@example.org")
+    assert first["purpose"] == "service"
+    assert _json(first["detail"]) == {"count": 1, "subjects": [alice_ref]}
+    assert _json(purchase["detail"]) == {"count": 1, "subjects": sorted([alice_ref, bob_ref])}
+    assert _json(invalid["detail"])["error"] == "ValidationError"
+    assert _json(refused["detail"]) == {
+        "error": "WriteRefused",
+        "category": "refused",
+        "plugin": "privacy",
+    }
+    assert refused["purpose"] == "marketing"
+    assert refused["actor_ref"] == privacy.keys.ref("actor", "mailer")
+    assert view["subject_ref"] == alice_ref
+    assert view["purpose"] == "service"
+    assert _json(view["detail"])["viewer_role"] == "support"
+    assert privacy.verify_audit()["ok"] is True
+
+
+def test_only_pseudonymous_references_are_kept(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    with pytest.raises(ValidationError):
+        toolkit.upsert_party("alice", "organization", "Alice Moreau")  # message names alice
+    toolkit.export_subject("alice", context=Context(actor="dpo@example.org"))
+    dump = repr(audit_rows(toolkit)).casefold()
+    for identifier in (
+        "alice",
+        "moreau",
+        "alice@example.org",
+        "+33 6",
+        "clerk@",
+        "agent-7",
+        "dpo@",
+    ):
+        assert identifier not in dump
+    actions = [row["action"] for row in audit_rows(toolkit)]
+    assert "write_refused" in actions
+    assert "read:export_subject" in actions
+
+
+def test_an_intact_chain_verifies_and_anchors(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    privacy = toolkit.plugin("privacy")
+    report = privacy.verify_audit()
+    assert report == {
+        "ok": True,
+        "entries": 5,
+        "first_bad_seq": None,
+        "problem": None,
+        "kind": None,
+        "head": audit_rows(toolkit)[-1]["hash"],
+    }
+    anchor = privacy.audit_anchor()
+    assert anchor == {"head": report["head"], "length": 5}
+    toolkit.party("alice")  # the chain grows past the anchor: still fine
+    assert privacy.verify_audit(anchor)["ok"] is True
+    assert audit_rows(toolkit)[0]["prev_hash"] == "0" * 64
+
+
+def test_an_edited_entry_is_named(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    from partygraph_privacy import tables
+
+    with toolkit.engine.begin() as connection:
+        connection.execute(
+            tables.audit.update()
+            .where(tables.audit.c.seq == 3)
+            .values(detail={"count": 0, "subjects": []})
+        )
+    report = toolkit.plugin("privacy").verify_audit()
+    assert report["ok"] is False
+    assert report["first_bad_seq"] == 3
+    assert report["kind"] == "edited"
+    assert "entry 3" in report["problem"]
+    assert report["entries"] == 5
+
+
+def test_an_edited_time_is_caught(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    execute(toolkit, "UPDATE privacy_audit SET purpose = 'marketing' WHERE seq = 4")
+    report = toolkit.plugin("privacy").verify_audit()
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 4, "edited")
+
+
+def test_a_deleted_entry_is_caught(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    execute(toolkit, "DELETE FROM privacy_audit WHERE seq = 3")
+    report = toolkit.plugin("privacy").verify_audit()
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 3, "deleted")
+    assert report["entries"] == 4
+    assert "entry 3 missing" in report["problem"]
+
+
+def test_a_deleted_entry_is_caught_even_after_renumbering(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    execute(
+        toolkit,
+        "DELETE FROM privacy_audit WHERE seq = 2",
+        "UPDATE privacy_audit SET seq = seq + 100 WHERE seq > 2",
+        "UPDATE privacy_audit SET seq = seq - 101 WHERE seq > 100",
+    )
+    assert [row["seq"] for row in audit_rows(toolkit)] == [1, 2, 3, 4]
+    report = toolkit.plugin("privacy").verify_audit()
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 2, "deleted")
+
+
+def test_reordered_entries_are_caught(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    execute(
+        toolkit,
+        "UPDATE privacy_audit SET seq = 0 WHERE seq = 2",
+        "UPDATE privacy_audit SET seq = 2 WHERE seq = 3",
+        "UPDATE privacy_audit SET seq = 3 WHERE seq = 0",
+    )
+    report = toolkit.plugin("privacy").verify_audit()
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 2, "reordered")
+    assert "followed entry 3" in report["problem"]
+
+
+def test_a_truncated_tail_is_caught_against_an_anchor(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    privacy = toolkit.plugin("privacy")
+    anchor = privacy.audit_anchor()
+    execute(toolkit, "DELETE FROM privacy_audit WHERE seq >= 4")
+    assert privacy.verify_audit()["ok"] is True  # a shorter chain is consistent in itself
+    report = privacy.verify_audit(anchor)
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 4, "truncated")
+    assert report["entries"] == 3
+
+    # New entries after the truncation do not hide it: the anchored head is gone.
+    toolkit.party("alice")
+    toolkit.party("alice")
+    report = privacy.verify_audit(anchor)
+    assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 5, "truncated")
+
+
+def test_a_failing_audit_write_fails_the_action(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    if toolkit.engine.dialect.name == "postgresql":
+        execute(
+            toolkit,
+            "CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER audit_down BEFORE INSERT ON privacy_audit "
+            "FOR EACH ROW EXECUTE FUNCTION audit_down()",
+        )
+    else:
+        execute(
+            toolkit,
+            "CREATE TRIGGER audit_down BEFORE INSERT ON privacy_audit "
+            "BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+        )
+    before = len(audit_rows(toolkit))
+
+    with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
+        toolkit.upsert_party("carol", "person", "Carol")
+    with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
+        toolkit.record_interaction("purchase", "2026-04-01", [("alice", "purchaser")])
+    with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
+        toolkit.view("alice")
+
+    with toolkit.engine.connect() as connection:
+        parties = connection.exec_driver_sql("SELECT key FROM party ORDER BY key").scalars()
+        assert list(parties) == ["alice"]
+        count = connection.exec_driver_sql("SELECT count(*) FROM interaction").scalar()
+        assert count == 3
+    assert len(audit_rows(toolkit)) == before
+
+
+def test_request_steps_are_audited(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit)
+    privacy = toolkit.plugin("privacy")
+    from partygraph_privacy.audit import log_request_step
+
+    alice = toolkit.party("alice")
+    with toolkit.engine.begin() as connection:
+        log_request_step(privacy, connection, 7, "received", alice.id, actor="dpo@example.org")
+    last = audit_rows(toolkit)[-1]
+    assert last["action"] == "request:received"
+    assert last["subject_ref"] == privacy.keys.ref("party", alice.id)
+    assert _json(last["detail"]) == {"request": 7}
+    assert privacy.verify_audit()["ok"] is True
+
+
+def test_concurrent_writers_and_readers_keep_one_chain(privacy_toolkit: PrivacyToolkit) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party("alice", "person", "Alice")
+
+    def work(worker: int) -> None:
+        for index in range(4):
+            toolkit.upsert_party(f"w{worker}-{index}", "person")
+            toolkit.party("alice", context=Context(actor=f"worker-{worker}"))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(work, range(4)))
+    rows = audit_rows(toolkit)
+    assert [row["seq"] for row in rows] == list(range(1, 34))
+    assert toolkit.plugin("privacy").verify_audit()["ok"] is True
