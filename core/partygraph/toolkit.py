@@ -276,6 +276,15 @@ class Toolkit:
             message = redact_text(str(error.orig or error).strip(), self.config.database_url)
             raise StorageError(f"database error: {message.splitlines()[0]}") from None
 
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection in a write transaction of its own, as the core's writes use.
+
+        For a plugin's own bookkeeping outside the write pipeline (an audit entry
+        after a rollback, a request's deadline): on SQLite it starts with
+        ``BEGIN IMMEDIATE``, so concurrent writers queue instead of failing.
+        """
+        return self._transaction()
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:

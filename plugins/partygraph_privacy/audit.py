@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,6 @@ from sqlalchemy import Connection, select
 
 from partygraph import Context, NotFoundError, Party, UserError, WriteRefused
 from partygraph._time import to_storage, utcnow
-from partygraph.storage.engine import WRITE
 from partygraph_privacy import tables
 
 if TYPE_CHECKING:
@@ -171,13 +170,9 @@ def append(
     return row
 
 
-@contextlib.contextmanager
-def write_transaction(plugin: PrivacyPlugin) -> Iterator[Connection]:
+def write_transaction(plugin: PrivacyPlugin) -> contextlib.AbstractContextManager[Connection]:
     """A connection in a write transaction of its own (``BEGIN IMMEDIATE`` on SQLite)."""
-    with plugin.toolkit.engine.connect() as connection:
-        connection.execution_options(**{WRITE: True})
-        with connection.begin():
-            yield connection
+    return plugin.toolkit.transaction()
 
 
 # -- hook functions ------------------------------------------------------------------------

@@ -564,19 +564,16 @@ def basis_for(
     return _decide(plugin, party, purpose, None, _when(at))
 
 
-def history(plugin: PrivacyPlugin, party: PartyRef) -> list[dict[str, Any]]:
-    """Every ledger entry of the party, oldest first (JSON-ready)."""
+def entries(connection: Connection, party_id: int) -> list[dict[str, Any]]:
+    """Every ledger entry of one party, oldest first (JSON-ready)."""
     ledger = tables.ledger
     giver = party_table.alias("given_by")
-    with plugin.toolkit.reader() as graph:
-        found = graph.party(party)
-        query = (
-            select(ledger, giver.c.key.label("given_by_key"))
-            .select_from(ledger.outerjoin(giver, giver.c.id == ledger.c.given_by_id))
-            .where(ledger.c.party_id == found.id)
-            .order_by(ledger.c.at, ledger.c.id)
-        )
-        rows = list(graph.connection.execute(query))
+    query = (
+        select(ledger, giver.c.key.label("given_by_key"))
+        .select_from(ledger.outerjoin(giver, giver.c.id == ledger.c.given_by_id))
+        .where(ledger.c.party_id == party_id)
+        .order_by(ledger.c.at, ledger.c.id)
+    )
     return [
         {
             "id": int(row.id),
@@ -594,8 +591,16 @@ def history(plugin: PrivacyPlugin, party: PartyRef) -> list[dict[str, Any]]:
             "note": row.note,
             "recorded_at": iso(_naive(row.recorded_at)),
         }
-        for row in rows
+        for row in connection.execute(query)
     ]
+
+
+def history(plugin: PrivacyPlugin, party: PartyRef) -> list[dict[str, Any]]:
+    """Every ledger entry of the party, oldest first (JSON-ready)."""
+    with plugin.toolkit.reader() as graph:
+        found = graph.party(party)
+        assert found.id is not None
+        return entries(graph.connection, found.id)
 
 
 # -- writes: one record each, through the toolkit's write pipeline ------------------------------

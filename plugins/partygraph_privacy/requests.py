@@ -22,7 +22,7 @@ import calendar
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +31,8 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from partygraph import Context, NotFoundError, Party, PartyRef, ValidationError, WriteRefused
 from partygraph._time import from_storage, parse_time, to_storage, utcnow
-from partygraph.storage.engine import WRITE
-from partygraph.storage.tables import party_table
 from partygraph_privacy import tables
+from partygraph_privacy.ledger import entries as ledger_entries
 
 if TYPE_CHECKING:
     from partygraph_privacy.plugin import PrivacyPlugin
@@ -100,13 +99,9 @@ def add_business_days(moment: datetime, days: int) -> datetime:
 # -- helpers -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _writing(plugin: PrivacyPlugin) -> Iterator[Connection]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite, like the core's writes)."""
-    with plugin.toolkit.engine.connect() as connection:
-        connection.execution_options(**{WRITE: True})
-        with connection.begin():
-            yield connection
+def _writing(plugin: PrivacyPlugin) -> contextlib.AbstractContextManager[Connection]:
+    """One write transaction, like the core's own writes."""
+    return plugin.toolkit.transaction()
 
 
 def _time(value: datetime | str | None, field: str) -> datetime:
@@ -497,36 +492,9 @@ def export_document(
     return document
 
 
-def _ledger_entry(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "action": row.action,
-        "purpose": row.purpose,
-        "channel": row.channel,
-        "basis": row.basis,
-        "at": _iso(row.at),
-        "expires_at": _iso(row.expires_at),
-        "source": row.source,
-        "evidence": row.evidence,
-        "jurisdiction": row.jurisdiction,
-        "given_by": row.given_by_key,
-        "verification": row.verification,
-        "note": row.note,
-        "recorded_at": _iso(row.recorded_at),
-    }
-
-
 def subject_export(plugin: PrivacyPlugin, party: Party, connection: Connection) -> dict[str, Any]:
     """This plugin's section of the access export (its export hook)."""
     assert party.id is not None
-    ledger = tables.ledger
-    giver = party_table.alias("given_by")
-    entries = connection.execute(
-        select(ledger, giver.c.key.label("given_by_key"))
-        .select_from(ledger.outerjoin(giver, giver.c.id == ledger.c.given_by_id))
-        .where(ledger.c.party_id == party.id)
-        .order_by(ledger.c.at, ledger.c.id)
-    )
     requests = connection.execute(
         select(_req)
         .where(
@@ -550,7 +518,7 @@ def subject_export(plugin: PrivacyPlugin, party: Party, connection: Connection) 
     )
     now = utcnow()
     return {
-        "ledger": [_ledger_entry(row) for row in entries],
+        "ledger": ledger_entries(connection, party.id),
         "requests": [_as_dict(row, now) for row in requests],
         "quarantined": [
             {
