@@ -134,6 +134,9 @@ class WriteSession:
     #: True when the caller asked to write the valid records and report the rest
     #: (``--skip-invalid``): a gate then refuses single items with ``batch.refuse``.
     skip_invalid: bool = False
+    #: Scratch space for plugins, living as long as this write (one transaction):
+    #: what a plugin looked up for one batch can serve the next. Key it by plugin.
+    cache: dict[str, Any] = attrs.field(factory=dict)
 
     def resolve(self, ref: PartyRef | Party) -> int:
         """The id of the party a key or id refers to (written earlier in this write too)."""

@@ -59,7 +59,7 @@ from partygraph_privacy.ledger import (
     resolve_parties,
     restrictions,
 )
-from partygraph_privacy.minors import age_at, is_minor
+from partygraph_privacy.minors import age_at, consent_age, is_minor, jurisdiction_of
 from partygraph_privacy.records import OWN_RECORD_TYPES, validate
 from partygraph_privacy.settings import Settings
 
@@ -86,6 +86,9 @@ class _Problem:
     subjects: tuple[int, ...]
 
 
+_SUBJECTS = "privacy.subjects"
+_SUBJECT_CACHE_LIMIT = 200_000
+
 #: The purpose of a correction requested by the subject; allowed while restricted.
 RECTIFICATION = "rectification"
 
@@ -93,6 +96,11 @@ RECTIFICATION = "rectification"
 def check_batch(plugin: PrivacyPlugin, batch: WriteBatch, session: WriteSession) -> None:
     """Check one batch (one phase); refuse, quarantine, or let it pass."""
     if batch.parties:
+        # These parties' kinds and attributes are changing: forget what was cached.
+        cached: dict[int, Subject] = session.cache.get(_SUBJECTS, {})
+        for party in batch.parties:
+            if party.id is not None:
+                cached.pop(party.id, None)
         _check_parties(plugin, batch.parties, session)
     elif batch.relationships:
         _check_relationships(plugin, batch.relationships, session)
@@ -182,6 +190,15 @@ def _judge(
     return None if decision.allowed else decision.reason
 
 
+def _adult_throughout(subject: Subject, earliest: datetime, settings: Settings) -> bool:
+    """True when no age rule can apply to the subject from *earliest* on (age only grows)."""
+    age = age_at(subject.attributes, earliest)
+    if age is None:
+        return True
+    jurisdiction = jurisdiction_of(subject.attributes, settings)
+    return age >= max(consent_age(settings, jurisdiction), settings.ccpa_sale_opt_in_age)
+
+
 def _message(subject: Subject, purpose: str, at: datetime, reason: str) -> str:
     return f"{subject.key}: no lawful basis for {purpose} at {iso(at)}: {reason}"
 
@@ -207,6 +224,18 @@ def _channel_of(payload: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _subjects(session: WriteSession, party_ids: Collection[int]) -> dict[int, Subject]:
+    """Subjects of a batch, remembered for the rest of the write (a bulk import's
+    batches meet the same people again); parties written in this write are re-read."""
+    known: dict[int, Subject] = session.cache.setdefault(_SUBJECTS, {})
+    missing = [party_id for party_id in party_ids if party_id not in known]
+    if missing:
+        if len(known) > _SUBJECT_CACHE_LIMIT:
+            known.clear()
+        known.update(load_subjects(session.connection, missing, session.vocabulary.party_kinds))
+    return {party_id: known[party_id] for party_id in party_ids if party_id in known}
+
+
 def _check_interactions(
     plugin: PrivacyPlugin, batch: WriteBatch, session: WriteSession
 ) -> list[_Problem]:
@@ -221,7 +250,7 @@ def _check_interactions(
     }
     party_ids = {int(p.party) for item in items for p in item.participants}
     connection = session.connection
-    subjects = load_subjects(connection, party_ids, session.vocabulary.party_kinds)
+    subjects = _subjects(session, party_ids)
     persons = {party_id: subject for party_id, subject in subjects.items() if subject.personal}
     if not persons:
         return []
@@ -230,6 +259,15 @@ def _check_interactions(
     wanted = {purpose for found in purposes_of.values() for purpose in found}
     ledger = Ledger.load(connection, settings, persons, wanted, until)
     shared = _shared_devices(connection, {d for item in items if (d := _device_of(item.payload))})
+    # Most people have no ledger entry and are adults throughout the batch: their
+    # answer depends only on the purpose and the channel, so judge it once.
+    earliest = min(item.occurred_at for item in items)
+    steady = {
+        party_id
+        for party_id, subject in persons.items()
+        if not ledger.has_entries(party_id) and _adult_throughout(subject, earliest, settings)
+    }
+    memo: dict[tuple[int, str, str | None], str | None] = {}
     problems: list[_Problem] = []
     for item in items:
         device = _device_of(item.payload)
@@ -243,9 +281,15 @@ def _check_interactions(
                 continue
             concerned.append(subject.id)
             for purpose in purposes_of[item.type]:
-                reason = _judge(
-                    plugin, ledger, subject, purpose, item.occurred_at, now, channel, device
-                )
+                key = (subject.id, purpose, channel)
+                if subject.id in steady and key in memo:
+                    reason = memo[key]
+                else:
+                    reason = _judge(
+                        plugin, ledger, subject, purpose, item.occurred_at, now, channel, device
+                    )
+                    if subject.id in steady:
+                        memo[key] = reason
                 if reason is not None:
                     reasons.append(_message(subject, purpose, item.occurred_at, reason))
         if reasons:

@@ -43,6 +43,7 @@ class Keyring:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._refs: dict[tuple[str, str], str] = {}
 
     def digest(self, *parts: str) -> str:
         """A keyed hash of the parts (hex)."""
@@ -51,7 +52,13 @@ class Keyring:
 
     def ref(self, kind: str, value: object) -> str:
         """A stable pseudonymous reference, e.g. ``ref("party", 42)``; not reversible."""
-        return self.digest("ref", kind, str(value))[:32]
+        key = (kind, str(value))
+        found = self._refs.get(key)
+        if found is None:
+            if len(self._refs) > 500_000:  # bounded: references are cheap to recompute
+                self._refs.clear()
+            found = self._refs[key] = self.digest("ref", kind, str(value))[:32]
+        return found
 
     def identifier(self, value: str) -> str:
         """The keyed hash of an identifier (a key, an email), normalised."""

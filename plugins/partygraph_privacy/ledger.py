@@ -393,6 +393,10 @@ class Ledger:
         guardians = Guardians.load(connection, minors) if minors else Guardians({})
         return cls(settings, entries, subjects, guardians)
 
+    def has_entries(self, party_id: int) -> bool:
+        """Whether the party has any ledger entry up to this ledger's horizon."""
+        return bool(self._entries.get(party_id))
+
     def state(self, party_id: int, purpose: str, at: datetime) -> State:
         """The folded state of (*party_id*, *purpose*) at *at*."""
         moment = to_storage(at)
