@@ -117,6 +117,10 @@ class WriteBatch:
         """Keep one item from the core's tables (the plugin stored it elsewhere)."""
         self._withheld[id(item)] = reason
 
+    def is_settled(self, item: object) -> bool:
+        """Whether a plugin has already refused or withheld *item* in this batch."""
+        return id(item) in self._refused or id(item) in self._withheld
+
     def line_of(self, item: object) -> int:
         """The line (or position) the item came from."""
         return self._lines.get(id(item), 0)
@@ -297,7 +301,7 @@ class Pipeline:
             key = id(item)
             if key in batch._refused:
                 reason = batch._refused[key]
-                self.reject(batch.line_of(item), batch.phase, reason, ValidationError("", reason))
+                self.reject(batch.line_of(item), batch.phase, reason, _Rejected(reason).error)
             elif key in batch._withheld:
                 self.report.withheld.append(
                     Rejection(batch.line_of(item), batch._withheld[key], batch.phase)
@@ -581,9 +585,17 @@ class Pipeline:
             return self._update_relationship(row, rel, valid_to)
         written: list[Relationship] = []
         rtype = self.vocabulary.relationship_types[rel.type]
-        for rule in rtype.cardinality:
-            ended, valid_to = self._enforce(rule, rel, valid_from, valid_to)
-            written.extend(ended)
+        if len(rtype.cardinality) > 1:
+            # Several rules: a later one may refuse after an earlier one ended a
+            # link; a savepoint makes the rules apply all together or not at all.
+            with self.connection.begin_nested():
+                for rule in rtype.cardinality:
+                    ended, valid_to = self._enforce(rule, rel, valid_from, valid_to)
+                    written.extend(ended)
+        else:
+            for rule in rtype.cardinality:
+                ended, valid_to = self._enforce(rule, rel, valid_from, valid_to)
+                written.extend(ended)
         (new_id,) = self._allocate("relationship", 1)
         self.connection.execute(
             _rel.insert(),

@@ -733,3 +733,77 @@ def test_a_raising_after_write_rolls_back_everything(audited: Any) -> None:
         toolkit.record_interaction("meeting", JAN, [("olga", "host")])
     assert core_counts(toolkit) == {**EMPTY, "party": 1}
     assert count_rows(toolkit, audit_log) == 1  # the party's own, committed write
+
+
+def test_a_refusing_cardinality_rule_undoes_what_an_earlier_rule_ended(make_toolkit: Any) -> None:
+    from partygraph import Cardinality, PartyKind, RelationshipType, hookimpl
+
+    class Rules:
+        @hookimpl
+        def partygraph_party_kinds(self) -> list[PartyKind]:
+            return [PartyKind("team")]
+
+        @hookimpl
+        def partygraph_relationship_types(self) -> list[RelationshipType]:
+            return [
+                RelationshipType(
+                    "leads",
+                    label="leads",
+                    cardinality=[
+                        Cardinality(per="target", max=1, on_excess="end_previous"),
+                        Cardinality(per="source", max=1, on_excess="fail"),
+                    ],
+                )
+            ]
+
+    toolkit = make_toolkit(plugins={"rules": Rules})
+    for key, kind in (("ann", "person"), ("bo", "person"), ("red", "team"), ("blue", "team")):
+        toolkit.upsert_party(key, kind)
+    toolkit.relate("ann", "red", "leads", valid_from="2026-01-01")
+    toolkit.relate("bo", "blue", "leads", valid_from="2026-01-01")
+    report = toolkit.write(
+        [
+            {
+                "relationship": {
+                    "type": "leads",
+                    "source": "bo",
+                    "target": "red",
+                    "valid_from": "2026-03-01",
+                }
+            }
+        ],
+        skip_invalid=True,
+    )
+    assert [r.reason for r in report.rejected] == [
+        "source: 'bo' already has 1 current leads relationship(s); at most 1 allowed"
+    ]
+    (ann_leads,) = toolkit.relationships("ann", history=True)
+    assert ann_leads.relationship.valid_to is None, "the refused link must not end Ann's"
+
+
+def test_a_later_plugin_sees_which_items_an_earlier_one_refused(make_toolkit: Any) -> None:
+    from partygraph import hookimpl
+
+    class First:
+        @hookimpl
+        def partygraph_before_write(self, batch: Any, session: Any) -> None:
+            for party in batch.parties:
+                if party.key.startswith("x"):
+                    batch.refuse(party, "key: no x-keys here")
+
+    class Second:
+        run_after = ("first",)
+
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, bool]] = []
+
+        @hookimpl
+        def partygraph_before_write(self, batch: Any, session: Any) -> None:
+            self.seen.extend((p.key, batch.is_settled(p)) for p in batch.parties)
+
+    toolkit = make_toolkit(plugins={"first": First, "second": Second})
+    report = toolkit.write(
+        [{"party": {"key": k, "kind": "person"}} for k in ("ann", "xavier")], skip_invalid=True
+    )
+    assert toolkit.plugin("second").seen == [("ann", False), ("xavier", True)]
+    assert [(r.line, r.reason) for r in report.rejected] == [(2, "key: no x-keys here")]

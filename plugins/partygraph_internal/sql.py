@@ -1,0 +1,177 @@
+"""Set-based building blocks shared by roles, checks, derived writes and analytics.
+
+Crediting a department: a request (or a lead hand-off) made by a department
+is credited to it; one made by a person is credited to the department the
+person was ``employed_in`` at the time of the event (one department at a
+time, see the vocabulary). The join below does that for any population in
+one statement, on SQLite and PostgreSQL alike (timestamps are naive UTC on
+both, so comparisons of stored columns are plain comparisons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+)
+
+from partygraph import Party
+from partygraph._time import from_storage, to_storage
+from partygraph.reading import party_from_row
+from partygraph.storage.tables import party_table, relationship_table
+from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, SERVES
+
+__all__ = [
+    "Named",
+    "ServesLink",
+    "chunks",
+    "credited_department",
+    "employment_join",
+    "load_parties",
+    "named",
+    "serves_links",
+    "stored",
+]
+
+_party = party_table
+_rel = relationship_table
+
+
+def stored(value: datetime | None) -> datetime | None:
+    """An aware datetime -> naive UTC, as stored (None stays None)."""
+    return to_storage(value) if value is not None else None
+
+
+def chunks(values: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    """Slices of at most *size* ids (for IN lists)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def employment_join(
+    base: FromClause, person: ColumnElement[Any], at: ColumnElement[Any], alias: str
+) -> tuple[FromClause, ColumnElement[Any]]:
+    """Outer-join the ``employed_in`` link of *person* valid at *at*; return (join, target)."""
+    employment = _rel.alias(alias)
+    joined = base.outerjoin(
+        employment,
+        and_(
+            employment.c.type == EMPLOYED_IN,
+            employment.c.source_id == person,
+            employment.c.valid_from <= at,
+            or_(employment.c.valid_to.is_(None), employment.c.valid_to > at),
+        ),
+    )
+    return joined, employment.c.target_id
+
+
+def credited_department(
+    base: FromClause, party: ColumnElement[Any], at: ColumnElement[Any], alias: str
+) -> tuple[FromClause, ColumnElement[Any]]:
+    """The department an event by *party* at *at* is credited to (the party itself, if one)."""
+    kind = _party.alias(f"{alias}_party")
+    with_kind = base.outerjoin(kind, kind.c.id == party)
+    joined, target = employment_join(with_kind, party, at, f"{alias}_employment")
+    return joined, case((kind.c.kind == DEPARTMENT, party), else_=target)
+
+
+@attrs.frozen
+class Named:
+    """Enough of a party to name it in a reason."""
+
+    id: int
+    key: str
+    kind: str
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        """Its name, else its key."""
+        return self.name or self.key
+
+
+_NAMED = select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
+    _party.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def named(connection: Connection, ids: Iterable[int | None]) -> dict[int, Named]:
+    """Key, kind and name of these parties, in as few queries as the ids need."""
+    wanted = sorted({int(value) for value in ids if value is not None})
+    found: dict[int, Named] = {}
+    for chunk in chunks(wanted):
+        for row in connection.execute(_NAMED, {"ids": chunk}):
+            found[int(row.id)] = Named(int(row.id), row.key, row.kind, row.name)
+    return found
+
+
+def load_parties(connection: Connection, ids: Iterable[int]) -> list[Party]:
+    """Full parties (for ``graph.excluded``, which then needs no query per party)."""
+    wanted = sorted(set(ids))
+    found: list[Party] = []
+    for chunk in chunks(wanted):
+        found.extend(
+            party_from_row(row)
+            for row in connection.execute(select(_party).where(_party.c.id.in_(chunk)))
+        )
+    return found
+
+
+@attrs.frozen
+class ServesLink:
+    """A ``serves`` relationship, as the checks and the SLA lookup need it."""
+
+    id: int
+    source: int
+    target: int
+    target_kind: str
+    categories: tuple[str, ...] | None
+    sla: dict[str, Any]
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+    def valid_at(self, at: datetime) -> bool:
+        """Does the link hold at *at* (aware)?"""
+        started = self.valid_from is None or self.valid_from <= at
+        return started and (self.valid_to is None or at < self.valid_to)
+
+
+def serves_links(connection: Connection, providers: Iterable[int]) -> dict[int, list[ServesLink]]:
+    """Every ``serves`` link (history included) from these providers, by provider."""
+    wanted = sorted(set(providers))
+    found: dict[int, list[ServesLink]] = {}
+    target = _party.alias("serves_target")
+    for chunk in chunks(wanted):
+        query = (
+            select(_rel, target.c.kind.label("target_kind"))
+            .select_from(_rel.join(target, target.c.id == _rel.c.target_id))
+            .where(_rel.c.type == SERVES, _rel.c.source_id.in_(chunk))
+            .order_by(_rel.c.valid_from, _rel.c.id)
+        )
+        for row in connection.execute(query):
+            attributes = row.attributes or {}
+            categories = attributes.get("categories")
+            found.setdefault(int(row.source_id), []).append(
+                ServesLink(
+                    id=int(row.id),
+                    source=int(row.source_id),
+                    target=int(row.target_id),
+                    target_kind=row.target_kind,
+                    categories=tuple(categories) if categories else None,
+                    sla=dict(attributes.get("sla") or {}),
+                    valid_from=from_storage(row.valid_from),
+                    valid_to=from_storage(row.valid_to),
+                )
+            )
+    return found

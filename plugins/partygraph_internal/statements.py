@@ -1,0 +1,437 @@
+"""Statements built once and reused with bound parameters.
+
+Building a SQLAlchemy expression costs more than running the indexed query it
+describes (a role lookup for a person is two index probes), so every
+statement the roles, figures and reports run is constructed here once per
+shape and cached; callers pass ``party``, ``at``, ``start``, ``since``,
+``until`` and the like as parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+)
+
+from partygraph.storage.tables import (
+    interaction_table,
+    participant_table,
+    party_table,
+    relationship_table,
+)
+from partygraph_internal import tables
+from partygraph_internal.sql import credited_department, employment_join
+from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, LEAD_HANDOFF, SERVES
+
+__all__ = [
+    "adoption_by_department",
+    "departments",
+    "employees_of",
+    "employment_history",
+    "handoff_counts",
+    "headcounts",
+    "judgement",
+    "person_figures",
+    "person_has_requests",
+    "person_requests",
+    "request_groups",
+    "serves_in_force",
+    "service_levels",
+    "staff",
+    "usage_by_employee",
+    "usage_of",
+    "usage_population",
+]
+
+_r = tables.request
+_u = tables.usage
+_rel = relationship_table
+_party = party_table
+
+
+def _time(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=DateTime())
+
+
+def _id(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=Integer())
+
+
+def judgement(until: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+    """SQL flags of a request judged at *until*: met, breached, open, overdue, resolved."""
+    resolved = and_(_r.c.resolved_at.is_not(None), _r.c.resolved_at <= until)
+    return {
+        "met": case((and_(resolved, _r.c.resolved_at <= _r.c.due_at), 1), else_=0),
+        "breached": case(
+            (
+                or_(
+                    and_(resolved, _r.c.resolved_at > _r.c.due_at),
+                    and_(not_(resolved), _r.c.due_at < until),
+                ),
+                1,
+            ),
+            else_=0,
+        ),
+        "open": case((resolved, 0), else_=1),
+        "overdue": case((and_(not_(resolved), _r.c.due_at < until), 1), else_=0),
+        "resolved": resolved,
+    }
+
+
+def employees_of(party: ColumnElement[Any]) -> Select[Any]:
+    """Everyone ever employed in *party* (a superset; dates are checked by the caller)."""
+    return select(_rel.c.source_id).where(_rel.c.type == EMPLOYED_IN, _rel.c.target_id == party)
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def person_has_requests() -> Select[Any]:
+    """Did *party* request or handle anything in [start, at]? (params party, at, start)."""
+    party, at, start = _id("party"), _time("at"), _time("start")
+    window = and_(_r.c.opened_at <= at, _r.c.opened_at >= start)
+    asked = exists().where(_r.c.requester_id == party, window)
+    handled = exists().where(_r.c.assignee_id == party, window)
+    return select(or_(asked, handled))
+
+
+def _grouped(
+    source: Any, where: list[ColumnElement[bool]], keys: Mapping[str, ColumnElement[Any]]
+) -> Select[Any]:
+    at, start = _time("at"), _time("start")
+    flags = judgement(at)
+    return (
+        select(
+            *(expression.label(name) for name, expression in keys.items()),
+            _r.c.category,
+            func.count().label("n"),
+            func.min(_r.c.opened_at).label("first"),
+            func.max(_r.c.opened_at).label("last"),
+            func.min(_r.c.interaction_id).label("first_id"),
+            func.max(_r.c.interaction_id).label("last_id"),
+            func.sum(flags["met"]).label("met"),
+            func.sum(flags["breached"]).label("breached"),
+            func.sum(flags["open"]).label("open"),
+        )
+        .select_from(source)
+        .where(*where, _r.c.opened_at <= at, _r.c.opened_at >= start)
+        .group_by(*keys.values(), _r.c.category)
+    )
+
+
+@functools.cache
+def person_requests(side: str) -> Select[Any]:
+    """A person's requests in the window, grouped (params party, at, start).
+
+    ``asked``: by provider and assignee; ``handled``: by requester and provider.
+    """
+    party = _id("party")
+    if side == "asked":
+        keys = {"provider_id": _r.c.provider_id, "assignee_id": _r.c.assignee_id}
+        return _grouped(_r, [_r.c.requester_id == party], keys)
+    keys = {"requester_id": _r.c.requester_id, "provider_id": _r.c.provider_id}
+    return _grouped(_r, [_r.c.assignee_id == party], keys)
+
+
+@functools.cache
+def request_groups(side: str) -> Select[Any]:
+    """A department's requests in the window, grouped (params party, at, start).
+
+    ``asked``: those credited to it, by provider; ``served``: those it received,
+    by the customer department they are credited to (``cust``).
+    """
+    party = _id("party")
+    joined, credited = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
+    if side == "asked":
+        mine = or_(_r.c.requester_id == party, _r.c.requester_id.in_(employees_of(party)))
+        return _grouped(joined, [mine, credited == party], {"provider_id": _r.c.provider_id})
+    return _grouped(joined, [_r.c.provider_id == party], {"cust": credited})
+
+
+@functools.cache
+def serves_in_force() -> Select[Any]:
+    """``serves`` links valid at ``at`` from or to ``party``, and those serving everyone."""
+    party, at = _id("party"), _time("at")
+    target = _party.alias("target")
+    return (
+        select(_rel, target.c.kind.label("target_kind"))
+        .select_from(_rel.join(target, target.c.id == _rel.c.target_id))
+        .where(
+            _rel.c.type == SERVES,
+            _rel.c.valid_from <= at,
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > at),
+            or_(
+                _rel.c.source_id == party,
+                _rel.c.target_id == party,
+                target.c.kind != DEPARTMENT,  # serves everyone in an organization
+            ),
+        )
+    )
+
+
+@functools.cache
+def usage_of() -> Select[Any]:
+    """One employee's usage in [start, at] (params party, at, start)."""
+    party, at, start = _id("party"), _time("at"), _time("start")
+    columns: list[ColumnElement[Any]] = [
+        func.count().label("n"),
+        func.min(_u.c.at).label("first"),
+        func.max(_u.c.id).label("latest"),
+        func.sum(_u.c.records_created + _u.c.records_updated).label("records"),
+        func.sum(_u.c.fields_filled).label("filled"),
+        func.sum(_u.c.fields_expected).label("expected"),
+    ]
+    return select(*columns).where(_u.c.party_id == party, _u.c.at <= at, _u.c.at >= start)
+
+
+# -- lead hand-offs ---------------------------------------------------------------------------
+
+
+def _side(role: str, candidates: bool) -> Any:
+    part = participant_table
+    since, until = _time("since"), _time("until")
+    joined, department = credited_department(part, part.c.party_id, part.c.occurred_at, role)
+    query = (
+        select(part.c.interaction_id, part.c.occurred_at, department.label("department"))
+        .select_from(joined)
+        .where(
+            part.c.type == LEAD_HANDOFF,
+            part.c.role == role,
+            part.c.occurred_at >= since,
+            part.c.occurred_at < until,
+        )
+    )
+    if candidates:
+        party = _id("party")
+        query = query.where(
+            part.c.interaction_id.in_(
+                select(part.c.interaction_id).where(
+                    part.c.type == LEAD_HANDOFF,
+                    or_(part.c.party_id == party, part.c.party_id.in_(employees_of(party))),
+                )
+            )
+        )
+    return query.subquery(f"{role}_side")
+
+
+@functools.cache
+def handoff_counts(candidates: bool) -> Select[Any]:
+    """(from_id, to_id, outcome, n, first, last, latest) in [since, until).
+
+    With *candidates*, only hand-offs involving ``party`` or its employees.
+    """
+    sender = _side("from", candidates)
+    receiver = _side("to", candidates)
+    inter = interaction_table
+    outcome = inter.c.payload["outcome"].as_string()
+    return (
+        select(
+            sender.c.department.label("from_id"),
+            receiver.c.department.label("to_id"),
+            outcome.label("outcome"),
+            func.count().label("n"),
+            func.min(sender.c.occurred_at).label("first"),
+            func.max(sender.c.occurred_at).label("last"),
+            func.max(sender.c.interaction_id).label("latest"),
+        )
+        .select_from(
+            sender.join(receiver, receiver.c.interaction_id == sender.c.interaction_id).join(
+                inter, inter.c.id == sender.c.interaction_id
+            )
+        )
+        .group_by(sender.c.department, receiver.c.department, outcome)
+    )
+
+
+# -- service levels ---------------------------------------------------------------------------
+
+
+@functools.cache
+def service_levels(filtered: bool) -> tuple[Select[Any], Select[Any]]:
+    """Figures per (provider, category, customer department) and medians per provider.
+
+    Over requests opened in [since, until), judged at ``until``; with *filtered*,
+    only the providers in ``providers`` (expanding). One pass for the figures,
+    one for the medians.
+    """
+    since, until = _time("since"), _time("until")
+    flags = judgement(until)
+    where: list[ColumnElement[bool]] = [_r.c.opened_at >= since, _r.c.opened_at < until]
+    if filtered:
+        where.append(_r.c.provider_id.in_(bindparam("providers", expanding=True)))
+    joined, customer = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
+    figures = (
+        select(
+            _r.c.provider_id,
+            _r.c.category,
+            customer.label("customer_id"),
+            func.count().label("requests"),
+            func.sum(flags["met"]).label("met"),
+            func.sum(flags["breached"]).label("breached"),
+            func.sum(flags["open"]).label("open"),
+            func.sum(flags["overdue"]).label("overdue"),
+            func.count(_r.c.satisfaction).label("responses"),
+            func.sum(_r.c.satisfaction).label("satisfaction"),
+        )
+        .select_from(joined)
+        .where(*where)
+        .group_by(_r.c.provider_id, _r.c.category, customer)
+    )
+    ranked = (
+        select(
+            _r.c.provider_id,
+            _r.c.resolution_seconds.label("seconds"),
+            func.row_number()
+            .over(partition_by=_r.c.provider_id, order_by=_r.c.resolution_seconds)
+            .label("rank"),
+            func.count().over(partition_by=_r.c.provider_id).label("n"),
+        )
+        .where(*where, flags["resolved"])
+        .subquery()
+    )
+    # The median: the middle row, or the mean of the two middle rows.
+    median = (
+        select(ranked.c.provider_id, func.avg(ranked.c.seconds).label("seconds"))
+        .where(ranked.c.rank * 2 >= ranked.c.n, ranked.c.rank * 2 <= ranked.c.n + 2)
+        .group_by(ranked.c.provider_id)
+    )
+    return figures, median
+
+
+# -- CRM adoption -----------------------------------------------------------------------------
+
+
+@functools.cache
+def headcounts() -> Select[Any]:
+    """Employees per department whose employment overlaps [since, until)."""
+    since, until = _time("since"), _time("until")
+    return (
+        select(_rel.c.target_id, func.count(distinct(_rel.c.source_id)).label("n"))
+        .where(
+            _rel.c.type == EMPLOYED_IN,
+            _rel.c.valid_from < until,
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > since),
+        )
+        .group_by(_rel.c.target_id)
+    )
+
+
+@functools.cache
+def staff() -> Select[Any]:
+    """Everyone employed at some point of [since, until)."""
+    since, until = _time("since"), _time("until")
+    return (
+        select(_rel.c.source_id)
+        .where(
+            _rel.c.type == EMPLOYED_IN,
+            _rel.c.valid_from < until,
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > since),
+        )
+        .distinct()
+    )
+
+
+@functools.cache
+def usage_population(filtered: bool) -> Select[Any]:
+    """Employees with usage evidence in [since, until) (in departments ``ids`` if *filtered*)."""
+    since, until = _time("since"), _time("until")
+    query = select(_u.c.party_id).where(_u.c.at >= since, _u.c.at < until).distinct()
+    if filtered:
+        joined, department = employment_join(_u, _u.c.party_id, _u.c.at, "e")
+        query = query.select_from(joined).where(department.in_(bindparam("ids", expanding=True)))
+    return query
+
+
+@functools.cache
+def adoption_by_department(filtered: bool) -> Select[Any]:
+    """Usage per department of the day in [since, until), without ``excluded`` if *filtered*."""
+    since, until = _time("since"), _time("until")
+    joined, department = employment_join(_u, _u.c.party_id, _u.c.at, "e")
+    records = _u.c.records_created + _u.c.records_updated
+    query = (
+        select(
+            department.label("department"),
+            func.count(distinct(case((records > 0, _u.c.party_id)))).label("active"),
+            func.sum(_u.c.records_created).label("created"),
+            func.sum(_u.c.records_updated).label("updated"),
+            func.sum(_u.c.fields_filled).label("filled"),
+            func.sum(_u.c.fields_expected).label("expected"),
+        )
+        .select_from(joined)
+        .where(_u.c.at >= since, _u.c.at < until, department.is_not(None))
+        .group_by(department)
+    )
+    if filtered:
+        query = query.where(_u.c.party_id.not_in(bindparam("excluded", expanding=True)))
+    return query
+
+
+@functools.cache
+def departments(filtered: bool) -> Select[Any]:
+    """Every department (or those in ``ids``, expanding)."""
+    query = select(_party.c.id).where(_party.c.kind == DEPARTMENT)
+    if filtered:
+        query = query.where(_party.c.id.in_(bindparam("ids", expanding=True)))
+    return query
+
+
+@functools.cache
+def usage_by_employee() -> Select[Any]:
+    """Usage per employee in [since, until)."""
+    since, until = _time("since"), _time("until")
+    return (
+        select(
+            _u.c.party_id,
+            func.sum(_u.c.records_created).label("created"),
+            func.sum(_u.c.records_updated).label("updated"),
+            func.sum(_u.c.fields_filled).label("filled"),
+            func.sum(_u.c.fields_expected).label("expected"),
+            func.count(distinct(func.date(_u.c.at))).label("days"),
+            func.max(_u.c.at).label("last"),
+        )
+        .where(_u.c.at >= since, _u.c.at < until)
+        .group_by(_u.c.party_id)
+    )
+
+
+@functools.cache
+def person_figures() -> Select[Any]:
+    """Requests a person filed and handled in [since, until)."""
+    party, since, until = _id("party"), _time("since"), _time("until")
+    return select(
+        func.sum(case((_r.c.requester_id == party, 1), else_=0)).label("filed"),
+        func.sum(case((_r.c.assignee_id == party, 1), else_=0)).label("handled"),
+    ).where(
+        or_(_r.c.requester_id == party, _r.c.assignee_id == party),
+        _r.c.opened_at >= since,
+        _r.c.opened_at < until,
+    )
+
+
+@functools.cache
+def employment_history() -> Select[Any]:
+    """``employed_in`` links of ``ids`` (expanding) that start before ``until``."""
+    until = _time("until")
+    return select(_rel.c.source_id, _rel.c.target_id, _rel.c.valid_from, _rel.c.valid_to).where(
+        _rel.c.type == EMPLOYED_IN,
+        _rel.c.source_id.in_(bindparam("ids", expanding=True)),
+        _rel.c.valid_from <= until,
+    )
