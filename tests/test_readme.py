@@ -44,7 +44,7 @@ def test_quick_start_commands_are_literal() -> None:
     quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     (commands,) = re.findall(r"^```\n(.*?)^```", quick, flags=re.DOTALL | re.MULTILINE)
     assert commands.splitlines() == [
-        "python -m pip install -e '.[dev]' && partygraph import examples/quickstart.jsonl"
+        "python -m pip install -e '.[dev]' && partygraph import docs/examples/quickstart.jsonl"
         " && partygraph explain alice",
         "python -m pytest -q",
     ]

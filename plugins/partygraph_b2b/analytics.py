@@ -1,0 +1,966 @@
+"""Account-based analytics, computed on read with a few set-based statements.
+
+:func:`load` reads everything the plugin needs about a scope -- the whole
+population, some accounts, or some people -- at one instant, with a constant
+number of parameterised statements (SQLAlchemy Core; the same on SQLite and
+PostgreSQL; cut-off dates computed in Python and bound as parameters):
+
+1. the current ``stakeholder_of`` relationships (the buying committees);
+2. engagement per (account, stakeholder): interactions of the engagement
+   types in the window, the last one, and the recency- and type-weighted
+   score, aggregated in SQL. An interaction that names accounts (participant
+   role ``account``) counts only for those; one that names none counts for
+   every account the participant is a stakeholder of;
+3. current ``works_at`` relationships (who is an outsider);
+4. the current account hierarchy (``subsidiary_of``), recursively for a scope;
+5. deals as they stood, and signed contracts (``contract_signed`` naming the account);
+6. names (and e-mail addresses, and people's attributes for a privacy plugin)
+   of the parties involved.
+
+The :class:`Snapshot` then answers coverage, single-threaded risk, scores
+rolled up through the hierarchy, account status and messaging tracks in
+Python, in one pass over those rows. Stakeholders a privacy plugin excludes
+for the analytics purpose (``graph.excluded``, asked once for everyone
+counted) are not counted.
+
+Coverage and scores of a whole population read no more than they need
+(``detail=False``): no dates or tracks of committee roles, no jobs, and names
+only of the accounts and of the people who engaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from partygraph import GraphReader, Party
+from partygraph._time import from_storage, to_storage
+from partygraph.storage.tables import participant_table, party_table, relationship_table
+from partygraph_b2b.deals import DealState, deals_as_of
+from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS, Settings, Track
+from partygraph_b2b.vocabulary import ACCOUNT_ROLE
+
+__all__ = [
+    "AccountStatus",
+    "Engagement",
+    "Job",
+    "Named",
+    "Snapshot",
+    "Stake",
+    "Touch",
+    "excluded",
+    "iso",
+    "last_engaged",
+    "load",
+]
+
+_rel = relationship_table
+_part = participant_table
+_party = party_table
+_ROLE_ORDER = {role: index for index, role in enumerate(COMMITTEE_ROLES)}
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 with a ``Z``, or None."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def day(value: datetime | None) -> str:
+    """The date of *value* (``2026-02-01``), for reasons."""
+    return value.date().isoformat() if value is not None else "an unknown date"
+
+
+class Stake(NamedTuple):
+    """A current ``stakeholder_of`` relationship: a person's committee role at an account.
+
+    Times are kept as stored (naive UTC) and converted only when shown.
+    """
+
+    relationship_id: int
+    account_id: int
+    person_id: int
+    role: str
+    stored_from: Any
+    stored_to: Any
+    track: str | None = None
+
+    @property
+    def valid_from(self) -> datetime | None:
+        """Start (None: since an unknown time)."""
+        return from_storage(self.stored_from)
+
+    @property
+    def valid_to(self) -> datetime | None:
+        """End (None: open)."""
+        return from_storage(self.stored_to)
+
+
+class Engagement(NamedTuple):
+    """A stakeholder's engagement with one account (the shape of a result row)."""
+
+    account_id: int
+    person_id: int
+    interactions: int  # within the window
+    last: Any  # the last one within the window, as stored (see :func:`last_engaged`)
+    raw_score: float | None  # type- and recency-weighted, before the role weight
+
+
+def last_engaged(found: Engagement) -> datetime | None:
+    """When the stakeholder last engaged within the window."""
+    return from_storage(found.last)
+
+
+class Touch(NamedTuple):
+    """One engagement interaction of a stakeholder with an account (scoped reads only)."""
+
+    account_id: int
+    person_id: int
+    interaction_id: int
+    type: str
+    occurred_at: datetime
+
+
+class Job(NamedTuple):
+    """A current ``works_at`` relationship."""
+
+    relationship_id: int
+    person_id: int
+    organization_id: int
+    title: str | None
+    department: str | None
+
+
+class Named(NamedTuple):
+    """A party's id, key, kind and name."""
+
+    id: int
+    key: str
+    kind: str
+    name: str | None
+
+
+@attrs.frozen
+class AccountStatus:
+    """Why an organisation is a customer account or a target account."""
+
+    role: str  # customer_account | target_account
+    since: datetime | None
+    reason: str
+    evidence: tuple[str, ...]
+    brief: str  # the first piece of evidence, in words
+
+
+# -- statements -------------------------------------------------------------------------------
+
+
+def _current() -> ColumnElement[bool]:
+    """The relationship holds at ``:at`` (valid_to is exclusive)."""
+    return and_(
+        _rel.c.valid_from <= bindparam("at"),
+        or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > bindparam("at")),
+    )
+
+
+def _in(column: Any, name: str) -> ColumnElement[bool]:
+    result: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
+    return result
+
+
+def _stakes_statement(accounts: bool, persons: bool, detail: bool) -> Select[Any]:
+    columns: list[Any] = [_rel.c.id, _rel.c.target_id, _rel.c.source_id, _rel.c.role]
+    if detail:
+        columns += [
+            _rel.c.valid_from,
+            _rel.c.valid_to,
+            _rel.c.attributes["track"].as_string().label("track"),
+        ]
+    query = select(*columns).where(_rel.c.type == "stakeholder_of", _current())
+    if accounts:
+        query = query.where(_in(_rel.c.target_id, "accounts"))
+    if persons:
+        query = query.where(_in(_rel.c.source_id, "persons"))
+    return query
+
+
+def _touched(accounts: bool, persons: bool) -> Any:
+    """(account, stakeholder, interaction) rows within ``[:horizon, :at)``, deduplicated.
+
+    An interaction that names accounts (participants in role ``account``) counts
+    for those only: the left join finds them with the participant table's
+    primary key (interaction id first).
+    """
+    stake = _rel.alias("stake")
+    part = _part.alias("touch")
+    named = _part.alias("named")
+    conditions = [
+        stake.c.type == "stakeholder_of",
+        stake.c.valid_from <= bindparam("at"),
+        or_(stake.c.valid_to.is_(None), stake.c.valid_to > bindparam("at")),
+        _in(part.c.type, "types"),
+        part.c.role != ACCOUNT_ROLE,
+        part.c.occurred_at >= bindparam("horizon"),
+        part.c.occurred_at < bindparam("at"),
+        or_(named.c.party_id.is_(None), named.c.party_id == stake.c.target_id),
+    ]
+    if accounts:
+        conditions.append(_in(stake.c.target_id, "accounts"))
+    if persons:
+        conditions.append(_in(stake.c.source_id, "persons"))
+    joined = stake.join(part, part.c.party_id == stake.c.source_id).outerjoin(
+        named,
+        and_(named.c.interaction_id == part.c.interaction_id, named.c.role == ACCOUNT_ROLE),
+    )
+    return (
+        select(
+            stake.c.target_id.label("account_id"),
+            stake.c.source_id.label("person_id"),
+            part.c.interaction_id,
+            part.c.type,
+            part.c.occurred_at,
+        )
+        .select_from(joined)
+        .where(*conditions)
+        .distinct()
+        .subquery("touched")
+    )
+
+
+def _engagement_statement(
+    settings: Settings, since: datetime, at: datetime, accounts: bool, persons: bool
+) -> Select[Any]:
+    touched = _touched(accounts, persons)
+    type_weight = case(
+        {name: literal(settings.type_weight(name), Float()) for name in settings.engagement_types},
+        value=touched.c.type,
+        else_=literal(1.0, Float()),
+    )
+    recency = case(
+        *[
+            (touched.c.occurred_at >= at - timedelta(days=days), literal(weight, Float()))
+            for days, weight in settings.recency
+        ],
+        else_=literal(0.0, Float()),
+    )
+    in_window = touched.c.occurred_at >= since
+    return select(
+        touched.c.account_id,
+        touched.c.person_id,
+        func.count(case((in_window, touched.c.interaction_id))).label("interactions"),
+        func.max(case((in_window, touched.c.occurred_at))).label("last"),
+        func.sum(type_weight * recency).label("raw_score"),
+    ).group_by(touched.c.account_id, touched.c.person_id)
+
+
+def _hierarchy_statement(direction: str) -> Select[Any]:
+    """Current subsidiary_of edges reachable up (ancestors) or down from ``:start``."""
+    child, parent = _rel.c.source_id, _rel.c.target_id
+    anchor = child if direction == "up" else parent
+    base = (
+        select(child.label("child"), parent.label("parent"))
+        .where(_rel.c.type == "subsidiary_of", _current(), _in(anchor, "start"))
+        .cte(f"hierarchy_{direction}", recursive=True)
+    )
+    step = _rel.alias("step")
+    known = base.alias(f"known_{direction}")
+    follow = (
+        step.c.source_id == known.c.parent
+        if direction == "up"
+        else step.c.target_id == known.c.child
+    )
+    step_current = and_(
+        step.c.valid_from <= bindparam("at"),
+        or_(step.c.valid_to.is_(None), step.c.valid_to > bindparam("at")),
+    )
+    tree = base.union(
+        select(step.c.source_id, step.c.target_id).where(
+            step.c.type == "subsidiary_of", step_current, follow
+        )
+    )
+    return select(tree.c.child, tree.c.parent)
+
+
+# -- the snapshot -------------------------------------------------------------------------------
+
+
+@attrs.define
+class Snapshot:
+    """What the b2b plugin knows about a scope at one instant."""
+
+    settings: Settings
+    at: datetime
+    since: datetime
+    #: (account, person) -> the person's committee roles there, in vocabulary order.
+    roles: dict[tuple[int, int], list[str]]
+    #: (account, person) -> the ``stakeholder_of`` relationships (detailed reads only).
+    links: dict[tuple[int, int], list[Stake]]
+    engagement: dict[tuple[int, int], Engagement]
+    jobs: dict[int, list[Job]]
+    parent: dict[int, int]
+    deals: dict[int, list[DealState]]
+    contracts: dict[int, list[tuple[int, datetime]]]
+    parties: dict[int, Named]
+    emails: dict[int, str]
+    attributes: dict[int, Mapping[str, Any]]
+    targets: set[int]
+    excluded: dict[int, str] = attrs.field(factory=dict)
+    touches: list[Touch] = attrs.field(factory=list)
+    #: account -> its current stakeholders; person -> the accounts they are a stakeholder of.
+    by_account: dict[int, list[int]] = attrs.field(factory=dict)
+    by_person: dict[int, list[int]] = attrs.field(factory=dict)
+    children: dict[int, list[int]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        order = _ROLE_ORDER
+        if not self.by_account:
+            for account, person in self.roles:
+                self.by_account.setdefault(account, []).append(person)
+                self.by_person.setdefault(person, []).append(account)
+        for links in self.links.values():
+            if len(links) > 1:
+                links.sort(key=lambda s: (order[s.role], s.relationship_id))
+        self.children = {}
+        for child, parent in sorted(self.parent.items()):
+            self.children.setdefault(parent, []).append(child)
+
+    # -- names ---------------------------------------------------------------------------
+
+    def summary(self, party_id: int) -> dict[str, Any]:
+        """``{"id", "key", "kind", "name"}`` of a party."""
+        found = self.parties.get(party_id)
+        if found is None:
+            return {"id": party_id, "key": None, "kind": None, "name": None}
+        return {"id": found.id, "key": found.key, "kind": found.kind, "name": found.name}
+
+    def name(self, party_id: int) -> str:
+        """A party's name, else its key."""
+        found = self.parties.get(party_id)
+        if found is None:
+            return f"party #{party_id}"
+        return found.name or found.key
+
+    # -- hierarchy -----------------------------------------------------------------------
+
+    def ancestors(self, account_id: int) -> list[int]:
+        """Parent, grandparent ... (stops at a cycle)."""
+        found: list[int] = []
+        seen = {account_id}
+        current = self.parent.get(account_id)
+        while current is not None and current not in seen:
+            found.append(current)
+            seen.add(current)
+            current = self.parent.get(current)
+        return found
+
+    def root(self, account_id: int) -> int:
+        """The top of the account's hierarchy."""
+        chain = self.ancestors(account_id)
+        return chain[-1] if chain else account_id
+
+    def descendants(self, account_id: int) -> list[int]:
+        """Subsidiaries, their subsidiaries ... (each once)."""
+        found: list[int] = []
+        seen = {account_id}
+        stack = list(reversed(self.children.get(account_id, [])))
+        while stack:
+            child = stack.pop()
+            if child in seen:
+                continue
+            seen.add(child)
+            found.append(child)
+            stack.extend(reversed(self.children.get(child, [])))
+        return found
+
+    # -- people ----------------------------------------------------------------------------
+
+    def employers(self, person_id: int) -> list[Job]:
+        """Where the person currently works."""
+        return self.jobs.get(person_id, [])
+
+    def job_at(self, person_id: int, account_id: int) -> Job | None:
+        """The person's job in the account's hierarchy (the account itself first), if any."""
+        jobs = self.employers(person_id)
+        for job in jobs:
+            if job.organization_id == account_id:
+                return job
+        root = self.root(account_id)
+        for job in jobs:
+            if self.root(job.organization_id) == root:
+                return job
+        return None
+
+    def is_outsider(self, person_id: int, account_id: int) -> bool:
+        """Does not work at the account or anywhere in its hierarchy."""
+        return self.job_at(person_id, account_id) is None
+
+    def roles_of(self, person_id: int, account_id: int) -> list[str]:
+        """The person's current committee roles at the account, in vocabulary order."""
+        return self.roles.get((account_id, person_id), [])
+
+    def links_of(self, person_id: int, account_id: int) -> list[Stake]:
+        """The ``stakeholder_of`` relationships behind those roles (detailed reads)."""
+        return self.links.get((account_id, person_id), [])
+
+    def engaged(self, account_id: int, person_id: int) -> Engagement | None:
+        """The stakeholder's engagement in the window (None: none, or excluded)."""
+        if person_id in self.excluded:
+            return None
+        found = self.engagement.get((account_id, person_id))
+        return found if found is not None and found.interactions > 0 else None
+
+    def track(self, person_id: int, account_id: int) -> Track:
+        """The messaging track of a stakeholder at an account."""
+        override = next((s.track for s in self.links_of(person_id, account_id) if s.track), None)
+        return self.settings.track_for(self.roles_of(person_id, account_id), override)
+
+    def last_touch(self, account_id: int, person_id: int) -> Touch | None:
+        """The stakeholder's latest engagement interaction in the window (scoped reads)."""
+        found = [
+            touch
+            for touch in self.touches
+            if touch.account_id == account_id
+            and touch.person_id == person_id
+            and touch.occurred_at >= self.since
+        ]
+        return max(found, key=lambda t: (t.occurred_at, t.interaction_id)) if found else None
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def accounts(self) -> list[int]:
+        """Every account in scope: with a committee, a deal, a contract or named as a target."""
+        found = {*self.by_account, *self.deals, *self.contracts, *self.targets}
+        return sorted(found, key=lambda a: (self.name(a).lower(), a))
+
+    def status(self, account_id: int) -> AccountStatus | None:
+        """Customer account (won deal or signed contract) or target account, with the reason."""
+        deals = self.deals.get(account_id, [])
+        won = [d for d in deals if d.status == "won"]
+        contracts = self.contracts.get(account_id, [])
+        name = self.name(account_id)
+        if won or contracts:
+            parts: list[str] = []
+            evidence: list[str] = []
+            starts: list[datetime] = []
+            for found in won[:3]:
+                when = found.won_at or found.since
+                money = f" ({found.money()})" if found.money() else ""
+                parts.append(f"{found.label()} won on {day(when)}{money}")
+                evidence.append(f"deal {found.key}")
+                starts.append(when)
+            if len(won) > 3:
+                parts.append(f"{len(won) - 3} more won deal(s)")
+            for interaction_id, occurred in contracts[:3]:
+                parts.append(f"contract signed on {day(occurred)} (interaction #{interaction_id})")
+                evidence.append(f"interaction #{interaction_id}")
+            if len(contracts) > 3:
+                parts.append(f"{len(contracts) - 3} more signed contract(s)")
+            starts.extend(occurred for _, occurred in contracts)
+            since = min(starts)
+            open_deals = [d for d in deals if d.is_open]
+            more = (
+                f"; {len(open_deals)} further deal(s) in progress ({open_deals[0].label()} ...)"
+                if open_deals
+                else ""
+            )
+            reason = f"{name} is a customer account since {day(since)}: " + "; ".join(parts) + more
+            brief = (
+                f"{won[0].label()} won on {day(won[0].won_at or won[0].since)}"
+                if won
+                else f"contract signed on {day(contracts[0][1])}"
+            )
+            return AccountStatus("customer_account", since, reason, tuple(evidence), brief)
+        open_deals = [d for d in deals if d.is_open]
+        named = account_id in self.targets
+        if not open_deals and not named:
+            return None
+        parts = []
+        evidence = []
+        for found in open_deals[:3]:
+            details = [f"stage {found.stage}" if found.stage else "no stage yet"]
+            if found.money():
+                details.append(found.money())
+            if found.expected_close:
+                details.append(f"expected to close {found.expected_close.isoformat()}")
+            parts.append(
+                f"{found.label()} in progress since {day(found.opened_at)} ({', '.join(details)})"
+            )
+            evidence.append(f"deal {found.key}")
+        if len(open_deals) > 3:
+            parts.append(f"{len(open_deals) - 3} more deal(s) in progress")
+        if named:
+            parts.append("named as a target account in [plugins.b2b] target_accounts")
+            evidence.append("config plugins.b2b.target_accounts")
+        began: datetime | None = (
+            min((d.opened_at for d in open_deals), default=None) if not named else None
+        )
+        reason = f"{name} is a target account, not yet a customer: " + "; ".join(parts)
+        brief = (
+            f"{open_deals[0].label()} in progress"
+            if open_deals
+            else "named as a target account in the config"
+        )
+        return AccountStatus("target_account", began, reason, tuple(evidence), brief)
+
+    def pipeline(self, account_id: int) -> dict[str, Any]:
+        """Open and won amounts by currency, and converted to the reporting currency."""
+        by_status: dict[str, dict[str, float]] = {"open": {}, "won": {}}
+        converted = {"open": 0.0, "won": 0.0}
+        unconverted = 0
+        for found in self.deals.get(account_id, []):
+            if found.status not in by_status or found.amount is None:
+                continue
+            amounts = by_status[found.status]
+            amounts[found.currency] = amounts.get(found.currency, 0.0) + found.amount
+            rate = self.settings.rate(found.currency)
+            if rate is None:
+                unconverted += 1
+            else:
+                converted[found.status] += found.amount * rate
+        return {
+            "currency": self.settings.currency,
+            "open": round(converted["open"], 2),
+            "won": round(converted["won"], 2),
+            "open_by_currency": by_status["open"],
+            "won_by_currency": by_status["won"],
+            "unconverted_deals": unconverted,
+        }
+
+    def rolled_pipeline(self, account_id: int) -> dict[str, float]:
+        """Open and won amounts of the account and all its subsidiaries (reporting currency)."""
+        figures = [self.pipeline(a) for a in (account_id, *self.descendants(account_id))]
+        return {
+            "rolled_up_open": round(sum(f["open"] for f in figures), 2),
+            "rolled_up_won": round(sum(f["won"] for f in figures), 2),
+        }
+
+    def coverage(self, account_id: int) -> dict[str, Any]:
+        """Which required committee roles have engaged in the window, and which are missing."""
+        settings = self.settings
+        persons = sorted(self.by_account.get(account_id, []))
+        engaged = [p for p in persons if self.engaged(account_id, p) is not None]
+        engaged_roles = {role for p in engaged for role in self.roles[(account_id, p)]}
+        named_roles = {
+            role for p in persons if p not in self.excluded for role in self.roles[(account_id, p)]
+        }
+        required = list(settings.required_roles)
+        covered = [role for role in required if role in engaged_roles]
+        missing = [role for role in required if role not in engaged_roles]
+        silent = [role for role in missing if role in named_roles]
+        threading = "none" if not engaged else "single" if len(engaged) == 1 else "multi"
+        people: list[dict[str, Any]] = []
+        for person_id in engaged:
+            found = self.engagement[(account_id, person_id)]
+            people.append(
+                {
+                    "person": self.summary(person_id),
+                    "roles": list(self.roles_of(person_id, account_id)),
+                    "interactions": found.interactions,
+                    "last": iso(last_engaged(found)),
+                }
+            )
+        window = f"the {settings.engagement_window_days} days to {day(self.at)}"
+        missing_text = ", ".join(missing) or "none"
+        if threading == "single":
+            only = people[0]
+            risk: str | None = (
+                f"single-threaded: only {self.name(engaged[0])} "
+                f"({', '.join(only['roles'])}) has engaged in {window}; "
+                f"missing roles: {missing_text}"
+            )
+        elif threading == "none":
+            risk = f"no stakeholder has engaged in {window}; missing roles: {missing_text}"
+        else:
+            risk = f"missing roles: {missing_text}" if missing else None
+        return {
+            "account": self.summary(account_id),
+            "as_of": iso(self.at),
+            "since": iso(self.since),
+            "window_days": settings.engagement_window_days,
+            "required": required,
+            "covered": covered,
+            "missing": missing,
+            "named_not_engaged": silent,
+            "stakeholders": len(persons),
+            "engaged_stakeholders": len(engaged),
+            "excluded_stakeholders": sum(1 for p in persons if p in self.excluded),
+            "engaged": people,
+            "threading": threading,
+            "single_threaded": threading == "single",
+            "risk": risk,
+        }
+
+    def own_score(self, account_id: int) -> float:
+        """The account's engagement score: stakeholders' weighted interactions x role weight."""
+        total = 0.0
+        for person_id in self.by_account.get(account_id, []):
+            if person_id in self.excluded:
+                continue
+            found = self.engagement.get((account_id, person_id))
+            if found is None or not found.raw_score:
+                continue
+            weight = max(map(self.settings.role_weight, self.roles_of(person_id, account_id)))
+            total += float(found.raw_score) * weight
+        return total
+
+    def scores(self) -> dict[int, tuple[float, float]]:
+        """``{account: (own score, rolled up score)}`` for the accounts in scope and parents."""
+        own = {account: self.own_score(account) for account in self.accounts()}
+        rolled = dict(own)
+        for account, score in list(own.items()):
+            for ancestor in self.ancestors(account):
+                rolled[ancestor] = rolled.get(ancestor, own.get(ancestor, 0.0)) + score
+                own.setdefault(ancestor, 0.0)
+        return {account: (round(own[account], 4), round(rolled[account], 4)) for account in own}
+
+    def score_entry(
+        self, account_id: int, scores: Mapping[int, tuple[float, float]]
+    ) -> dict[str, Any]:
+        """One account's scores, with its place in the hierarchy."""
+        own, rolled = scores.get(account_id, (0.0, 0.0))
+        parent = self.parent.get(account_id)
+        return {
+            "account": self.summary(account_id),
+            "score": own,
+            "rolled_up_score": rolled,
+            "parent": self.summary(parent) if parent is not None else None,
+            "subsidiaries": [
+                {"account": self.summary(child), "rolled_up_score": scores.get(child, (0, 0))[1]}
+                for child in self.children.get(account_id, [])
+            ],
+        }
+
+    def stakeholder_entry(self, person_id: int, account_id: int) -> dict[str, Any]:
+        """A committee member as a marketing system or a view shows them."""
+        stakes = self.links_of(person_id, account_id)
+        roles = list(self.roles_of(person_id, account_id))
+        job = self.job_at(person_id, account_id)
+        outsider = job is None
+        employers = [self.summary(j.organization_id) for j in self.employers(person_id)]
+        found = self.engaged(account_id, person_id)
+        track = self.track(person_id, account_id)
+        return {
+            "person": self.summary(person_id),
+            "account": self.summary(account_id),
+            "roles": roles,
+            "buyer": any(role in BUYER_ROLES for role in roles),
+            "user": "end_user" in roles,
+            "outside": outsider,
+            "title": job.title if job else None,
+            "department": job.department if job else None,
+            "employers": employers,
+            "since": iso(min((s.valid_from for s in stakes if s.valid_from), default=None)),
+            "engaged": found is not None,
+            "interactions": found.interactions if found else 0,
+            "last_engaged": iso(last_engaged(found)) if found else None,
+            **track.as_dict(),
+        }
+
+    def describe_roles(self, roles: Sequence[str]) -> str:
+        """``economic buyer and decision maker``."""
+        words = [ROLE_LABELS.get(role, role) for role in roles]
+        return (
+            " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+        )
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def load(
+    graph: GraphReader,
+    settings: Settings,
+    at: datetime,
+    *,
+    accounts: Iterable[int] | None = None,
+    persons: Iterable[int] | None = None,
+    with_descendants: bool = True,
+    with_touches: bool = False,
+    detail: bool = True,
+    gated: bool = True,
+) -> Snapshot:
+    """Read a scope at *at*: everyone (no arguments), some accounts, or some persons.
+
+    With *accounts*, their subsidiaries are included (for roll-ups) unless
+    *with_descendants* is false; with *persons*, the accounts they are
+    stakeholders of. *with_touches* also reads each engagement interaction
+    (for evidence in reasons; scoped reads only). Without *detail* (coverage
+    and scores of a population), the dates and tracks of committee roles,
+    jobs and e-mail addresses are not read. *gated* says whether an enabled
+    plugin answers ``partygraph_permitted``; if none does, nobody is excluded
+    and people's attributes are not read.
+    """
+    connection = graph.connection
+    moment = to_storage(at)
+    window = timedelta(days=settings.engagement_window_days)
+    since = moment - window
+    longest = max([settings.engagement_window_days, *(days for days, _ in settings.recency)])
+    horizon = moment - timedelta(days=longest)
+    account_ids = sorted(set(accounts)) if accounts is not None else None
+    person_ids = sorted(set(persons)) if persons is not None else None
+    population = account_ids is None and person_ids is None
+    targets = _targets(connection, settings)
+
+    # The hierarchy first: a scope of accounts grows by their subsidiaries.
+    parent: dict[int, int] = {}
+    if population:
+        query = select(_rel.c.source_id, _rel.c.target_id).where(
+            _rel.c.type == "subsidiary_of", _current()
+        )
+        for row in connection.execute(query, {"at": moment}):
+            parent[int(row.source_id)] = int(row.target_id)
+    elif account_ids is not None and with_descendants:
+        for row in connection.execute(
+            _hierarchy_statement("down"), {"at": moment, "start": account_ids}
+        ):
+            parent[int(row.child)] = int(row.parent)
+        account_ids = sorted({*account_ids, *parent})
+
+    params: dict[str, Any] = {"at": moment}
+    if account_ids is not None:
+        params["accounts"] = account_ids
+    if person_ids is not None:
+        params["persons"] = person_ids
+    scoped = (account_ids is not None, person_ids is not None)
+    statement = _stakes_statement(*scoped, detail)
+    roles: dict[tuple[int, int], list[str]] = {}
+    links: dict[tuple[int, int], list[Stake]] = {}
+    by_account: dict[int, list[int]] = {}
+    by_person: dict[int, list[int]] = {}
+    rows: list[Any] = list(connection.execute(statement, params).all())
+    for row in rows:
+        pair = (row[1], row[2])
+        found = roles.get(pair)
+        if found is None:
+            roles[pair] = [row[3]]
+            by_account.setdefault(row[1], []).append(row[2])
+            by_person.setdefault(row[2], []).append(row[1])
+        else:
+            found.append(row[3])
+            found.sort(key=_ROLE_ORDER.__getitem__)
+        if detail:
+            links.setdefault(pair, []).append(Stake._make(row))
+    if person_ids is not None and account_ids is None:
+        account_ids = sorted({account for account, _ in roles})
+
+    engagement_params = {
+        **params,
+        "types": list(settings.engagement_types),
+        "horizon": horizon,
+    }
+    engagement: dict[tuple[int, int], Engagement] = {}
+    statement = _engagement_statement(settings, since, moment, *scoped)
+    # Result rows have the shape of Engagement: keep them as they are.
+    engaged_rows: list[Any] = list(connection.execute(statement, engagement_params).all())
+    for row in engaged_rows:
+        engagement[(row[0], row[1])] = row
+    touches: list[Touch] = []
+    if with_touches and not population:
+        touched = _touched(*scoped)
+        for row in connection.execute(
+            select(touched).where(touched.c.occurred_at >= since), engagement_params
+        ):
+            occurred = from_storage(row.occurred_at)
+            assert occurred is not None
+            touches.append(
+                Touch(
+                    int(row.account_id),
+                    int(row.person_id),
+                    int(row.interaction_id),
+                    row.type,
+                    occurred,
+                )
+            )
+
+    people = sorted({person for _, person in roles})
+    jobs: dict[int, list[Job]] = {}
+    job_query = select(
+        _rel.c.id,
+        _rel.c.source_id,
+        _rel.c.target_id,
+        _rel.c.attributes["title"].as_string().label("title"),
+        _rel.c.attributes["department"].as_string().label("department"),
+    ).where(_rel.c.type == "works_at", _current())
+    job_params: dict[str, Any] = {"at": moment}
+    if not population:
+        job_query = job_query.where(_in(_rel.c.source_id, "persons"))
+        job_params["persons"] = people
+    if detail:
+        job_query = job_query.order_by(_rel.c.valid_from, _rel.c.id)
+        for job in connection.execute(job_query, job_params).all():
+            held = Job._make(job)
+            jobs.setdefault(held.person_id, []).append(held)
+
+    if not population:
+        # Ancestors of the accounts and of the employers: roll-ups and "is an outsider".
+        start = sorted(
+            {*(account_ids or ()), *(j.organization_id for js in jobs.values() for j in js)}
+        )
+        if start:
+            for edge in connection.execute(
+                _hierarchy_statement("up"), {"at": moment, "start": start}
+            ):
+                parent[int(edge.child)] = int(edge.parent)
+
+    deals = deals_as_of(connection, at, account_ids)
+    contracts: dict[int, list[tuple[int, datetime]]] = {}
+    contract_query = (
+        select(_part.c.party_id, _part.c.interaction_id, _part.c.occurred_at)
+        .where(
+            _part.c.type == "contract_signed",
+            _part.c.role == ACCOUNT_ROLE,
+            _part.c.occurred_at < bindparam("at"),
+        )
+        .order_by(_part.c.occurred_at, _part.c.interaction_id)
+    )
+    contract_params: dict[str, Any] = {"at": moment}
+    if account_ids is not None:
+        contract_query = contract_query.where(_in(_part.c.party_id, "accounts"))
+        contract_params["accounts"] = account_ids
+    for signed in connection.execute(contract_query, contract_params):
+        occurred = from_storage(signed.occurred_at)
+        assert occurred is not None
+        contracts.setdefault(int(signed.party_id), []).append(
+            (int(signed.interaction_id), occurred)
+        )
+
+    if not population:
+        targets = {t for t in targets if t in set(account_ids or ())}
+    parties, emails, attributes = _names(
+        connection,
+        engagement_params,
+        detail,
+        gated,
+        None
+        if population
+        else {
+            *people,
+            *(account_ids or ()),
+            *parent,
+            *parent.values(),
+            *(j.organization_id for js in jobs.values() for j in js),
+        },
+    )
+    snapshot = Snapshot(
+        settings=settings,
+        at=at,
+        since=from_storage(since) or at,
+        roles=roles,
+        links=links,
+        by_account=by_account,
+        by_person=by_person,
+        engagement=engagement,
+        jobs=jobs,
+        parent=parent,
+        deals=deals,
+        contracts=contracts,
+        parties=parties,
+        emails=emails,
+        attributes=attributes,
+        targets=targets,
+        touches=touches,
+    )
+    if gated:
+        # Everyone whose interactions count: engaged in the window, or scoring.
+        counted = sorted({row[1] for row in engaged_rows if row[2] or row[4]})
+        snapshot.excluded = excluded(graph, snapshot, counted, settings.analytics_purpose)
+    return snapshot
+
+
+def excluded(
+    graph: GraphReader, snapshot: Snapshot, people: Sequence[int], purpose: str
+) -> dict[int, str]:
+    """Which of *people* a privacy plugin excludes from *purpose*, with one call for all."""
+    if not people:
+        return {}
+    held = snapshot.attributes
+    parties = [
+        Party(found.key, found.kind, found.name, held.get(person), id=found.id)
+        for person in people
+        if (found := snapshot.parties.get(person)) is not None
+    ]
+    return graph.excluded(parties, purpose, snapshot.at) if parties else {}
+
+
+def _targets(connection: Connection, settings: Settings) -> set[int]:
+    if not settings.target_accounts:
+        return set()
+    query = select(_party.c.id).where(
+        _party.c.key.in_(sorted(settings.target_accounts)), _party.c.kind == "organization"
+    )
+    return {int(value) for value in connection.execute(query).scalars()}
+
+
+def _names(
+    connection: Connection,
+    params: Mapping[str, Any],
+    everyone: bool,
+    gated: bool,
+    ids: set[int] | None,
+) -> tuple[dict[int, Named], dict[int, str], dict[int, Mapping[str, Any]]]:
+    """Names of the parties in scope, e-mail addresses, and people's attributes.
+
+    A privacy plugin judges people by their attributes (a minor's age ...), so
+    :func:`excluded` hands them over with the parties when a plugin gates
+    (*gated*); otherwise only the e-mail address is read (*everyone*), or nothing.
+    """
+    held: Any = (
+        _party.c.attributes
+        if gated
+        else _party.c.attributes["email"].as_string()
+        if everyone
+        else literal(None)
+    )
+    columns = (_party.c.id, _party.c.key, _party.c.kind, _party.c.name, held.label("held"))
+    statements: list[tuple[Select[Any], Mapping[str, Any]]] = []
+    if ids is None:
+        people: Any
+        if everyone:
+            people = select(_rel.c.source_id).where(_rel.c.type == "stakeholder_of", _current())
+        else:
+            # Coverage and scores name only the accounts and who engaged since the horizon.
+            people = select(_part.c.party_id).where(
+                _in(_part.c.type, "types"),
+                _part.c.occurred_at >= bindparam("horizon"),
+                _part.c.occurred_at < bindparam("at"),
+            )
+        query = select(*columns).where(
+            or_(_party.c.kind == "organization", _party.c.id.in_(people))
+        )
+        statements.append((query, params))
+    else:
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            statements.append((select(*columns).where(_party.c.id.in_(chunk)), {}))
+    parties: dict[int, Named] = {}
+    emails: dict[int, str] = {}
+    attributes: dict[int, Mapping[str, Any]] = {}
+    for statement, values in statements:
+        found: list[Any] = list(connection.execute(statement, values).all())
+        for party_id, key, kind, name, value in found:
+            parties[party_id] = Named(party_id, key, kind, name)
+            if not value or kind == "organization":
+                continue
+            if isinstance(value, str):
+                emails[party_id] = value
+                continue
+            attributes[party_id] = value
+            email = value.get("email")
+            if isinstance(email, str):
+                emails[party_id] = email
+    return parties, emails, attributes
