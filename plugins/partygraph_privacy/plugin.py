@@ -136,8 +136,12 @@ class PrivacyPlugin:
     ) -> Generator[None, None, None]:
         from partygraph_privacy.gate import check_batch
 
+        # The gate judges the batch as the other plugins leave it: a plugin may add
+        # derived items (a household ending an old head's membership), and those
+        # must pass too.
+        result = yield
         check_batch(self, batch, session)
-        return (yield)
+        return result
 
     @hookimpl
     def partygraph_after_write(self, batch: WriteBatch, session: WriteSession) -> None:

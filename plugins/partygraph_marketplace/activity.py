@@ -1,0 +1,209 @@
+"""Filling ``marketplace_activity``: per batch after a write, on erasure, on a rebuild.
+
+A transaction gives one row per side that took part in it (the rider's and
+the driver's), each with the figures that side's reports add up: the amount,
+the platform fee (at the rate in force when it was written, or one minus the
+transaction's own revenue share), the tip, the incentive, the rating the side
+*received* (the one its counterpart gave) and the zones. An incentive payout
+gives one row for the member it pays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from partygraph import Interaction, Participant, Party
+from partygraph._time import from_storage, to_storage
+from partygraph.storage.tables import interaction_table, participant_table
+from partygraph_marketplace.periods import stamp
+from partygraph_marketplace.settings import Settings
+from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity
+from partygraph_marketplace.vocab import INCENTIVE_PAYOUT
+
+__all__ = ["erase", "export", "rebuild", "record", "rows_for"]
+
+_CHUNK = 500
+_REBUILD_CHUNK = 2000
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def rows_for(settings: Settings, items: Iterable[Interaction]) -> list[dict[str, Any]]:
+    """The activity rows of a batch of (written) interactions."""
+    spec = settings.transaction
+    positions = {side.name: side.position for side in settings.sides}
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        if item.type == spec.name:
+            rows.extend(_transaction_rows(settings, positions, item))
+        elif item.type == INCENTIVE_PAYOUT:
+            amount = _number(item.payload.get("amount")) or 0.0
+            for participant in item.participants:
+                if participant.role in positions:
+                    rows.append(
+                        _row(item, participant.party, participant.role, KIND_PAYOUT, "paid")
+                        | {"amount": amount}
+                    )
+    return rows
+
+
+def _row(item: Interaction, party: object, side: str, kind: str, status: str) -> dict[str, Any]:
+    return {
+        "interaction_id": item.id,
+        "party_id": int(str(party)),
+        "side": side,
+        "kind": kind,
+        "occurred_at": to_storage(item.occurred_at),
+        "status": status,
+        "completed": False,
+        "amount": None,
+        "fee": 0.0,
+        "tip": 0.0,
+        "incentive": 0.0,
+        "rating": None,
+        "pickup_zone": None,
+        "dropoff_zone": None,
+    }
+
+
+def _transaction_rows(
+    settings: Settings, positions: Mapping[str, str], item: Interaction
+) -> list[dict[str, Any]]:
+    spec = settings.transaction
+    payload = item.payload
+    status = str(payload.get("status") or "completed")
+    amount = _number(payload.get(spec.amount))
+    share = _number(payload.get(spec.share)) if spec.share else None
+    rate = (1.0 - share) if share is not None else settings.fee_rate
+    incentive = payload.get("incentive") if spec.incentive else None
+    ratings = payload.get("ratings") or {}
+    sides = [p for p in item.participants if p.role in positions]
+    shared = {
+        "completed": status == "completed",
+        "amount": amount,
+        "fee": (amount or 0.0) * rate,
+        "tip": (_number(payload.get(spec.tip)) or 0.0) if spec.tip else 0.0,
+        "incentive": (_number(incentive.get("amount")) or 0.0)
+        if isinstance(incentive, dict)
+        else 0.0,
+        "pickup_zone": payload.get("pickup_zone") if spec.zones else None,
+        "dropoff_zone": payload.get("dropoff_zone") if spec.zones else None,
+    }
+    rows = []
+    for participant in sides:
+        across = [
+            other.role for other in sides if positions[other.role] != positions[participant.role]
+        ]
+        received = next((_number(ratings.get(role)) for role in across if role in ratings), None)
+        row = _row(item, participant.party, participant.role, KIND_TRANSACTION, status)
+        row.update(shared)
+        row["rating"] = received
+        rows.append(row)
+    return rows
+
+
+def record(settings: Settings, items: Sequence[Interaction], connection: Connection) -> int:
+    """Insert the activity rows of a written batch (one executemany)."""
+    rows = rows_for(settings, items)
+    if rows:
+        connection.execute(activity.insert(), rows)
+    return len(rows)
+
+
+def erase(party: Party, connection: Connection) -> dict[str, int]:
+    """Delete the party's rows; clear the zones of the transactions it shared with others
+    (the privacy plugin masks the same zones in their payloads)."""
+    assert party.id is not None
+    shared = [
+        int(row[0])
+        for row in connection.execute(
+            select(participant_table.c.interaction_id).where(
+                participant_table.c.party_id == party.id
+            )
+        )
+    ]
+    deleted = connection.execute(delete(activity).where(activity.c.party_id == party.id)).rowcount
+    masked = 0
+    for start in range(0, len(shared), _CHUNK):
+        chunk = shared[start : start + _CHUNK]
+        masked += connection.execute(
+            update(activity)
+            .where(
+                activity.c.interaction_id.in_(chunk),
+                (activity.c.pickup_zone.is_not(None)) | (activity.c.dropoff_zone.is_not(None)),
+            )
+            .values(pickup_zone=None, dropoff_zone=None)
+        ).rowcount
+    return {"activity_rows_deleted": int(deleted), "zones_cleared": int(masked)}
+
+
+def export(party: Party, connection: Connection) -> list[dict[str, Any]]:
+    """The party's rows, JSON-ready (for an access request)."""
+    assert party.id is not None
+    query = (
+        select(activity)
+        .where(activity.c.party_id == party.id)
+        .order_by(activity.c.occurred_at, activity.c.interaction_id, activity.c.side)
+    )
+    out = []
+    for row in connection.execute(query):
+        data = dict(row._mapping)
+        data.pop("party_id")
+        moment = from_storage(data["occurred_at"])
+        data["occurred_at"] = stamp(moment) if moment is not None else None
+        out.append(data)
+    return out
+
+
+def rebuild(settings: Settings, connection: Connection) -> int:
+    """Recompute every row from the interactions (after restoring a backup, say).
+
+    Reads the marketplace's interactions in chunks of ids, in the caller's
+    transaction, and writes their rows with the same code as a write.
+    """
+    types = [settings.transaction.name, INCENTIVE_PAYOUT]
+    connection.execute(delete(activity))
+    inter = interaction_table
+    last = 0
+    written = 0
+    while True:
+        rows = connection.execute(
+            select(inter.c.id, inter.c.type, inter.c.occurred_at, inter.c.payload)
+            .where(inter.c.type.in_(types), inter.c.id > last)
+            .order_by(inter.c.id)
+            .limit(_REBUILD_CHUNK)
+        ).all()
+        if not rows:
+            return written
+        ids = [int(row.id) for row in rows]
+        participants: dict[int, list[Participant]] = {}
+        for part in connection.execute(
+            select(
+                participant_table.c.interaction_id,
+                participant_table.c.party_id,
+                participant_table.c.role,
+            ).where(participant_table.c.interaction_id.in_(ids))
+        ):
+            participants.setdefault(int(part.interaction_id), []).append(
+                Participant(int(part.party_id), part.role)
+            )
+        items = []
+        for row in rows:
+            moment = from_storage(row.occurred_at)
+            assert moment is not None
+            items.append(
+                Interaction(
+                    row.type,
+                    moment,
+                    participants.get(int(row.id), ()),
+                    row.payload or {},
+                    id=int(row.id),
+                )
+            )
+        written += record(settings, items, connection)
+        last = ids[-1]

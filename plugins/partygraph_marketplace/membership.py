@@ -1,0 +1,165 @@
+"""Side memberships over time: which stage a member was at, when, and since when.
+
+A membership is a chain of ``side_of`` rows (one per stage of its lifecycle)
+from a member to a platform, with the side as the role. Rows are read once
+for a whole batch of parties (one query per 500 parties), never per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, or_, select
+
+from partygraph._time import from_storage, to_storage
+from partygraph.storage.tables import party_table, relationship_table
+from partygraph_marketplace.vocab import SIDE_OF
+
+__all__ = [
+    "ROLE_STAGES",
+    "Stage",
+    "active_members",
+    "load_stages",
+    "party_names",
+    "period_at",
+    "stage_at",
+]
+
+_rel = relationship_table
+_CHUNK = 500
+#: Stages in which a member holds the side's role (a suspended driver is still a driver).
+ROLE_STAGES = ("active", "suspended")
+
+
+@attrs.frozen
+class Stage:
+    """One ``side_of`` row: a member at one stage of its membership of one side."""
+
+    id: int
+    party_id: int
+    platform_id: int
+    side: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+    reason: str | None = None
+
+    def holds_at(self, at: datetime) -> bool:
+        """True when this stage is the one in force at *at*."""
+        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
+
+
+def _stage(row: Any) -> Stage:
+    attributes = row.attributes or {}
+    return Stage(
+        id=int(row.id),
+        party_id=int(row.source_id),
+        platform_id=int(row.target_id),
+        side=str(row.role),
+        status=str(attributes.get("status") or "active"),
+        start=from_storage(row.valid_from),
+        end=from_storage(row.valid_to),
+        reason=attributes.get("reason"),
+    )
+
+
+def load_stages(
+    connection: Connection, party_ids: Iterable[int], sides: Sequence[str]
+) -> dict[tuple[int, str], list[Stage]]:
+    """Every stage of these parties' memberships of these sides, oldest first."""
+    ids = sorted(set(party_ids))
+    found: dict[tuple[int, str], list[Stage]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        query = select(
+            _rel.c.id,
+            _rel.c.source_id,
+            _rel.c.target_id,
+            _rel.c.role,
+            _rel.c.attributes,
+            _rel.c.valid_from,
+            _rel.c.valid_to,
+        ).where(_rel.c.type == SIDE_OF, _rel.c.source_id.in_(chunk), _rel.c.role.in_(sides))
+        for row in connection.execute(query):
+            stage = _stage(row)
+            found.setdefault((stage.party_id, stage.side), []).append(stage)
+    for stages in found.values():
+        stages.sort(key=lambda s: (to_storage(s.start) if s.start else datetime.min, s.id))
+    return found
+
+
+def stage_at(stages: Sequence[Stage], at: datetime) -> Stage | None:
+    """The stage in force at *at* (the latest one starting by then, if still running)."""
+    current = None
+    for stage in stages:
+        if stage.holds_at(at):
+            current = stage  # the latest start wins should two overlap
+    return current
+
+
+def period_at(stages: Sequence[Stage], at: datetime) -> list[Stage]:
+    """The unbroken run of stages (same platform, no churn, no gap) in force at *at*."""
+    current = stage_at(stages, at)
+    if current is None or current.status == "churned":
+        return []
+    run = [current]
+    index = stages.index(current)
+    while index > 0:
+        before = stages[index - 1]
+        first = run[0]
+        if (
+            before.platform_id != first.platform_id
+            or before.status == "churned"
+            or before.end is None
+            or first.start is None
+            or before.end != first.start
+        ):
+            break
+        run.insert(0, before)
+        index -= 1
+    return run
+
+
+def active_members(connection: Connection, side: str, at: datetime) -> dict[int, Stage]:
+    """Every member whose stage of *side* at *at* is ``active``, by party id (one query)."""
+    moment = to_storage(at)
+    query = (
+        select(
+            _rel.c.id,
+            _rel.c.source_id,
+            _rel.c.target_id,
+            _rel.c.role,
+            _rel.c.attributes,
+            _rel.c.valid_from,
+            _rel.c.valid_to,
+        )
+        .where(
+            _rel.c.type == SIDE_OF,
+            _rel.c.role == side,
+            _rel.c.valid_from <= moment,
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > moment),
+        )
+        .order_by(_rel.c.valid_from, _rel.c.id)
+    )
+    found: dict[int, Stage] = {}
+    for row in connection.execute(query):
+        stage = _stage(row)
+        found[stage.party_id] = stage
+    return {party_id: stage for party_id, stage in found.items() if stage.status == "active"}
+
+
+def party_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """``{id: (key, name)}`` for these parties, in chunks."""
+    wanted = sorted(set(ids))
+    found: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        query = select(party_table.c.id, party_table.c.key, party_table.c.name).where(
+            party_table.c.id.in_(chunk)
+        )
+        for row in connection.execute(query):
+            found[int(row.id)] = (row.key, row.name)
+    return found
