@@ -561,9 +561,43 @@ def _interactions(
                 .distinct()
             ).scalars()
         )
-    if shared:
+    # Shared with a group (an account, a household, a department): the group still
+    # needs the touchpoint in its figures, so it keeps it with the pseudonym.
+    groups = sorted(
+        name for name, kind in plugin.toolkit.vocabulary.party_kinds.items() if not kind.personal
+    )
+    with_groups: list[int] = []
+    for chunk in _chunks(sorted(set(shared))):
+        with_groups.extend(
+            connection.execute(
+                select(part.c.interaction_id)
+                .join(party_table, party_table.c.id == part.c.party_id)
+                .where(
+                    part.c.interaction_id.in_(chunk),
+                    part.c.party_id != subject,
+                    party_table.c.kind.in_(groups),
+                )
+                .distinct()
+            ).scalars()
+        )
+    if with_groups:
+        target = pseudonym.get()
+        moved = 0
+        for chunk in _chunks(sorted(set(with_groups))):
+            moved += connection.execute(
+                update(part)
+                .where(part.c.party_id == subject, part.c.interaction_id.in_(chunk))
+                .values(party_id=target)
+            ).rowcount
+        report.add("pseudonymised", "participant.party_id", moved)
         _mask_payloads(
-            connection, sorted(set(shared)), matcher=matcher, masker=masker,
+            connection, sorted(set(with_groups)), matcher=matcher, masker=masker,
+            personal_fields=True, declared=declared,
+        )  # fmt: skip
+    rest = sorted(set(shared) - set(with_groups))
+    if rest:
+        _mask_payloads(
+            connection, rest, matcher=matcher, masker=masker,
             personal_fields=False, declared=declared,
         )  # fmt: skip
     return {f"retained_{name}": count for name, count in sorted(by_type.items())}

@@ -350,12 +350,6 @@ def test_erasure_of_a_person_present_in_every_plugin(open_all: Factory, tmp_path
     assert privacy.verify_audit()["ok"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="erasure deletes the subject's participation in an account's touchpoint instead "
-    "of re-pointing it to the pseudonym (partygraph_privacy/erasure.py, _interactions): "
-    "the b2b account loses the touchpoint from its engagement figures",
-)
 def test_an_erased_stakeholders_touchpoint_still_counts_for_the_account(open_all: Factory) -> None:
     toolkit = open_all()
     toolkit.write(
