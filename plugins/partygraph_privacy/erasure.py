@@ -82,6 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIXED_MASK",
+    "PSEUDONYM_PREFIX",
     "BUILTIN_MASKING",
     "BUILTIN_MASKING_RESULTS",
     "Identifier",
@@ -96,6 +97,8 @@ __all__ = [
 
 MaskingStrategy = Callable[["PrivacyPlugin", Any], Any]
 
+#: Keys of the pseudonym parties an erasure leaves in a subject's place.
+PSEUDONYM_PREFIX = "erased-"
 #: What the ``fixed`` strategy writes in place of a personal value.
 FIXED_MASK = "[erased]"
 #: Tables that hold only keyed hashes; scanned like every other (expect 0 hits).
@@ -446,7 +449,7 @@ class _Pseudonym:
 
     def get(self) -> int:
         if self.id is None:
-            self.key = "erased-" + secrets.token_hex(8)
+            self.key = PSEUDONYM_PREFIX + secrets.token_hex(8)
             result = self.connection.execute(
                 insert(party_table).values(
                     key=self.key,

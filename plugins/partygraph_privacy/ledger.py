@@ -110,6 +110,7 @@ class Entry:
     given_by_id: int | None = None
     verification: str | None = None
     note: str | None = None
+    guardian_verified: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> Entry:
@@ -127,6 +128,7 @@ class Entry:
             given_by_id=int(row.given_by_id) if row.given_by_id is not None else None,
             verification=row.verification,
             note=row.note,
+            guardian_verified=bool(row.guardian_verified),
         )
 
 
@@ -303,6 +305,8 @@ class State:
         limit = consent_age(self.settings, jurisdiction)
         if age is None or age >= limit:
             return None
+        if entry.guardian_verified:
+            return None  # a guardian's verified consent, as established when recorded
         given_by = entry.given_by_id
         when = iso(entry.at)
         if given_by is None or given_by == self.party_id:
@@ -497,13 +501,20 @@ def excluded_for_purpose(
 ) -> dict[int, str]:
     """Persons without a basis for *purpose* at *as_of* (objected, opted out, restricted ...).
 
-    Parties of kinds that are not natural persons are never excluded.
+    Parties of kinds that are not natural persons are never excluded, and neither
+    are the pseudonyms an erasure leaves behind: they identify nobody, and the
+    records retained under them must still count in aggregates.
     """
+    from partygraph_privacy.erasure import PSEUDONYM_PREFIX
+
     kinds = plugin.toolkit.vocabulary.party_kinds
     subjects = {
         party.id: subject_of(party, kinds)
         for party in parties
-        if party.id is not None and (kind := kinds.get(party.kind)) is not None and kind.personal
+        if party.id is not None
+        and (kind := kinds.get(party.kind)) is not None
+        and kind.personal
+        and not party.key.startswith(PSEUDONYM_PREFIX)
     }
     if not subjects:
         return {}

@@ -31,6 +31,7 @@ from partygraph import PartyRef, RecordType, ValidationError, WriteSession
 from partygraph._time import parse_time, to_storage
 from partygraph_privacy import tables
 from partygraph_privacy.ledger import ALL_PURPOSES, GPC_SOURCE, SALE_OR_SHARING, resolve_parties
+from partygraph_privacy.minors import Guardians
 from partygraph_privacy.settings import LAWFUL_BASES, Settings
 
 if TYPE_CHECKING:
@@ -385,6 +386,22 @@ def _apply_ledger(
     for row in rows:
         given_by = row.pop("given_by", None)
         row["given_by_id"] = ids[given_by] if given_by is not None else None
+        row["guardian_verified"] = False
+    # Whether a consent given on someone's behalf came from their guardian, with a
+    # recorded verification, is settled now: later erasures must not rewrite history.
+    on_behalf = [
+        row
+        for row in rows
+        if row["given_by_id"] is not None
+        and row["given_by_id"] != row["party_id"]
+        and (row.get("verification") or "").strip()
+    ]
+    if on_behalf:
+        guardians = Guardians.load(session.connection, {row["party_id"] for row in on_behalf})
+        for row in on_behalf:
+            row["guardian_verified"] = guardians.holds(
+                row["given_by_id"], row["party_id"], row["at"]
+            )
     if rows:
         session.connection.execute(tables.ledger.insert(), rows)
 

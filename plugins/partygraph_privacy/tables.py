@@ -67,6 +67,10 @@ ledger = Table(
     Column("jurisdiction", String, nullable=True),
     _party("given_by_id", nullable=True, on_delete="SET NULL"),
     Column("verification", Text, nullable=True),
+    # Established when the consent is recorded: the giver was then the subject's
+    # guardian and the verification is recorded. History must not depend on the
+    # giver's row, which an erasure removes.
+    Column("guardian_verified", Boolean, nullable=False, default=False),
     Column("note", Text, nullable=True),
     Column("recorded_at", DateTime, nullable=False),
     Index("ix_privacy_ledger_party", "party_id", "purpose", "at"),

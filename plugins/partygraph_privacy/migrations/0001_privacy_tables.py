@@ -82,6 +82,7 @@ def upgrade() -> None:
             "given_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("verification", sa.Text(), nullable=True),
+        sa.Column("guardian_verified", sa.Boolean(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["given_by_id"], ["party.id"], ondelete="SET NULL"),
