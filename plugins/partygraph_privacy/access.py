@@ -39,11 +39,12 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from partygraph import Context, PartySummary, PartyView, ValidationError
+from partygraph import Context, Party, PartySummary, PartyView, ValidationError
 from partygraph_privacy.declarations import all_declarations
 
 if TYPE_CHECKING:
@@ -220,10 +221,53 @@ class _Redactor:
         return {**summary, "name": self.name(str(summary["kind"]), summary.get("name"))}
 
 
-def redact_view(plugin: PrivacyPlugin, view: PartyView, context: Context) -> PartyView | None:
-    """``partygraph_review_view``: keep what ``context.viewer_role`` may see (None: all)."""
-    if context.viewer_role is None:
+#: Purposes a CCPA "limit the use of my sensitive personal information" request still
+#: allows sensitive data to serve: performing the service the person expects.
+EXPECTED_SERVICE = frozenset(
+    {"service", "billing", "support", "security", "legal_obligation", "access_request"}
+)
+
+
+def _sensitive_limited(plugin: PrivacyPlugin, party: Party, at: datetime) -> bool:
+    """Whether the party's limit on the use of sensitive data is in force at *at*."""
+    from partygraph_privacy.ledger import ALL_PURPOSES, Ledger, subject_of
+
+    if party.id is None:
+        return False
+    kinds = plugin.toolkit.vocabulary.party_kinds
+    with plugin.toolkit.reader() as graph:
+        subjects = {party.id: subject_of(party, kinds)}
+        ledger = Ledger.load(graph.connection, plugin.settings, subjects, [ALL_PURPOSES], at)
+        return ledger.state(party.id, ALL_PURPOSES, at).sensitive_limit is not None
+
+
+def _without_sensitive(plugin: PrivacyPlugin, party: Party) -> Party:
+    kept = {
+        name: value
+        for name, value in party.attributes.items()
+        if "sensitive" not in (attribute_categories(plugin, party.kind, name) or frozenset())
+    }
+    return attrs.evolve(party, attributes=kept)
+
+
+def limit_sensitive_view(
+    plugin: PrivacyPlugin, view: PartyView, context: Context
+) -> PartyView | None:
+    """After a limit request, sensitive attributes serve only the expected service."""
+    if context.purpose in EXPECTED_SERVICE or not _sensitive_limited(
+        plugin, view.party, view.as_of
+    ):
         return None
+    return attrs.evolve(view, party=_without_sensitive(plugin, view.party))
+
+
+def redact_view(plugin: PrivacyPlugin, view: PartyView, context: Context) -> PartyView | None:
+    """``partygraph_review_view``: keep what ``context.viewer_role`` may see (None: all),
+    and, after a limit request, sensitive data only for the expected service."""
+    limited = limit_sensitive_view(plugin, view, context)
+    view = limited or view
+    if context.viewer_role is None:
+        return limited
     redactor = _Redactor(plugin, context.viewer_role)
     party = view.party
     redacted_party = attrs.evolve(

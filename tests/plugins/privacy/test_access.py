@@ -137,3 +137,27 @@ def test_roles_come_from_the_config(privacy_toolkit: PrivacyToolkit) -> None:
     assert view.party.name == "Alice Moreau"
     with pytest.raises(ValidationError, match="configured viewer roles: auditor"):
         toolkit.view("alice", context=as_role("analyst"))
+
+
+def test_after_a_limit_request_sensitive_data_serves_only_the_expected_service(
+    make_toolkit: Callable[..., Toolkit],
+) -> None:
+    health = {"type": "string", "x-data-category": "user.health_and_medical"}
+    toolkit = make_toolkit(
+        enabled=["privacy"],
+        config={"attributes": {"parties": {"person": {"properties": {"health_note": health}}}}},
+    )
+    toolkit.upsert_party(
+        "alice", "person", "Alice", {"email": "alice@example.org", "health_note": "asthma"}
+    )
+    marketing, service = Context(purpose="marketing"), Context(purpose="service")
+    assert toolkit.view("alice", context=marketing).party.attributes["health_note"] == "asthma"
+
+    toolkit.plugin("privacy").limit_sensitive("alice", at="2026-01-01")
+
+    limited = toolkit.view("alice", context=marketing).party.attributes
+    assert "health_note" not in limited
+    assert limited["email"] == "alice@example.org"  # only sensitive data is limited
+    assert toolkit.view("alice", context=service).party.attributes["health_note"] == "asthma"
+    before = toolkit.view("alice", "2025-12-31", context=marketing).party.attributes
+    assert before["health_note"] == "asthma"  # the limit takes effect from its date
