@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-__all__ = ["MIN_TIME", "from_storage", "parse_time", "storage_text", "to_storage", "utcnow"]
+__all__ = [
+    "MIN_TIME",
+    "from_storage",
+    "naive_utc",
+    "parse_time",
+    "storage_text",
+    "to_storage",
+    "utcnow",
+]
 
 #: Stored for "valid since an unknown time", so that every row has a start.
 MIN_TIME = datetime(1, 1, 1)
@@ -64,3 +72,10 @@ def from_storage(value: datetime | str | None) -> datetime | None:
     if value.replace(tzinfo=None) == MIN_TIME:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def naive_utc(value: datetime | str) -> datetime:
+    """A stored time (SQLite hands back text, PostgreSQL a datetime) as naive UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return to_storage(value)

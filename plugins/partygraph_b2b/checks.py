@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 
 from partygraph import Interaction, Party, Relationship, ValidationError, WriteBatch, WriteSession
 from partygraph._time import MIN_TIME, to_storage
+from partygraph._time import naive_utc as _naive
 from partygraph.storage.tables import relationship_table
 from partygraph.validation import CompiledSchema
 from partygraph_b2b import tables
@@ -181,13 +182,6 @@ def check_interactions(batch: WriteBatch, session: WriteSession) -> None:
                 )
     if problems:
         settle(batch, session, f"{problems[0][0].type} interaction", problems)
-
-
-def _naive(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return to_storage(value)
 
 
 def _naive_or_none(value: Any) -> datetime | None:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from partygraph import Party, PartyRef, WriteBatch, WriteSession
 from partygraph._time import from_storage, parse_time, to_storage
+from partygraph._time import naive_utc as _naive
 from partygraph.storage.tables import party_table
 from partygraph_b2b import tables
 from partygraph_b2b.settings import Settings
@@ -273,13 +274,6 @@ def apply_deals(
             ),
             changes,
         )
-
-
-def _naive(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return to_storage(value)
 
 
 # -- reading ---------------------------------------------------------------------------------

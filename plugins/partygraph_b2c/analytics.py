@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from partygraph import GraphReader, Party
 from partygraph._time import from_storage, to_storage
+from partygraph._time import naive_utc as _naive
 from partygraph.reading import party_from_row
 from partygraph.storage.tables import participant_table, party_table
 from partygraph_b2c import statements, tables
@@ -214,14 +215,6 @@ def _aware(value: Any) -> datetime:
     moment = from_storage(value)
     assert moment is not None
     return moment
-
-
-def _naive(value: Any) -> datetime:
-    """A stored time as naive UTC (SQLite hands back text, PostgreSQL a datetime)."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=None)
 
 
 def customer_rows(

@@ -47,6 +47,7 @@ from partygraph import (
     WriteRefused,
     WriteSession,
 )
+from partygraph._time import naive_utc as _naive
 from partygraph._time import parse_time, to_storage
 from partygraph.storage.tables import party_table
 from partygraph_privacy import tables
@@ -496,13 +497,6 @@ def _check_parties(plugin: PrivacyPlugin, parties: Sequence[Party], session: Wri
                 f"{party.key}: its data is frozen: {_restriction_reason(restricted[party.id])}"
             )
     _refuse(messages)
-
-
-def _naive(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value
 
 
 def _check_relationships(

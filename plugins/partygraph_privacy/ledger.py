@@ -32,6 +32,7 @@ import attrs
 from sqlalchemy import Connection, or_, select
 
 from partygraph import Context, Party, PartyKind, PartyRef, ValidationError
+from partygraph._time import naive_utc as _naive
 from partygraph._time import parse_time, to_storage, utcnow
 from partygraph.storage.tables import party_table
 from partygraph_privacy import tables
@@ -168,13 +169,6 @@ def subject_of(party: Party, kinds: Mapping[str, PartyKind]) -> Subject:
     assert party.id is not None
     kind = kinds.get(party.kind)
     return Subject(party.id, party.key, party.kind, party.attributes, bool(kind and kind.personal))
-
-
-def _naive(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return to_storage(value)
 
 
 @attrs.frozen(eq=False)

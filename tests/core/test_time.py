@@ -1,0 +1,15 @@
+"""Stored times read back the same from SQLite text and PostgreSQL datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from partygraph._time import naive_utc
+
+
+def test_stored_text_and_datetimes_read_back_as_naive_utc() -> None:
+    expected = datetime(2026, 2, 1, 10, 0)
+    assert naive_utc("2026-02-01 10:00:00.000000") == expected
+    assert naive_utc(datetime(2026, 2, 1, 10, 0)) == expected
+    assert naive_utc(datetime(2026, 2, 1, 10, 0, tzinfo=UTC)) == expected
+    assert naive_utc(datetime(2026, 2, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))) == expected
