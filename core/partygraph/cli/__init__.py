@@ -6,6 +6,6 @@ data takes ``--json``. Exit status: 0 success, 2 bad input or invalid config
 (message on stderr, nothing written), 1 internal failure.
 """
 
-from partygraph.cli.app import cli, main, pass_toolkit
+from partygraph.cli.app import COMMANDS_GROUP, cli, installed_commands, main, pass_toolkit
 
-__all__ = ["cli", "main", "pass_toolkit"]
+__all__ = ["COMMANDS_GROUP", "cli", "installed_commands", "main", "pass_toolkit"]

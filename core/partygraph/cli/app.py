@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib.metadata
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from partygraph.plugins import describe_plugin, first_party_plugins, plugin_repo
 from partygraph.storage.engine import redact_text
 from partygraph.toolkit import Toolkit
 
-__all__ = ["cli", "main", "pass_toolkit"]
+__all__ = ["COMMANDS_GROUP", "cli", "installed_commands", "main", "pass_toolkit"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG = "partygraph.toml"
@@ -94,13 +95,36 @@ class PartygraphGroup(click.Group):
         return found
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+        return sorted(
+            {*super().list_commands(ctx), *installed_commands(), *self._plugin_commands(ctx)}
+        )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
+        entry_point = installed_commands().get(cmd_name)
+        if entry_point is not None:
+            loaded = entry_point.load()
+            if not isinstance(loaded, click.Command):
+                raise UserError(
+                    f"entry point {entry_point.value!r} in group {COMMANDS_GROUP!r} "
+                    "is not a click command"
+                )
+            return loaded
         return self._plugin_commands(ctx).get(cmd_name)
+
+
+#: Entry-point group for whole commands shipped by installed packages (``demo``,
+#: ``bench``), available whatever the config enables. Plugin commands, by contrast,
+#: come from the ``partygraph_cli_commands`` hook of enabled plugins.
+COMMANDS_GROUP = "partygraph.commands"
+
+
+@functools.cache
+def installed_commands() -> dict[str, importlib.metadata.EntryPoint]:
+    """The commands registered under :data:`COMMANDS_GROUP`, by name (not yet imported)."""
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP)}
 
 
 @click.group(cls=PartygraphGroup)
