@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from partygraph.model import Context, Party, RoleAssignment
     from partygraph.reading import GraphReader
+    from partygraph.segments import SegmentMetric, SegmentPredicate
     from partygraph.storage.migrations import MigrationSource
     from partygraph.toolkit import PartyView, Toolkit
     from partygraph.vocabulary import (
@@ -75,6 +76,14 @@ class Hooks:
     def party_kinds(self) -> list[tuple[str, PartyKind]]:
         """Registered party kinds, with the plugin that registered each."""
         return self._each_item("partygraph_party_kinds")
+
+    def segment_predicates(self) -> list[tuple[str, SegmentPredicate]]:
+        """The predicates plugins express in SQL for segments, with their plugins."""
+        return self._each_item("partygraph_segment_predicates")
+
+    def segment_metrics(self) -> list[tuple[str, SegmentMetric]]:
+        """The metrics plugins compute in SQL for segments, with their plugins."""
+        return self._each_item("partygraph_segment_metrics")
 
     def relationship_types(self) -> list[tuple[str, RelationshipType]]:
         """Registered relationship types, with their plugins."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from partygraph.model import Context, Party, RoleAssignment
     from partygraph.reading import GraphReader
+    from partygraph.segments import SegmentMetric, SegmentPredicate
     from partygraph.storage.migrations import MigrationSource
     from partygraph.toolkit import PartyView, Toolkit
     from partygraph.vocabulary import (
@@ -454,6 +455,65 @@ def partygraph_permitted(
         @hookimpl
         def partygraph_permitted(parties, purpose, as_of, graph):
             return {p.id: "objected to profiling" for p in parties if p.id in objectors}
+    """
+
+
+@hookspec
+def partygraph_segment_predicates() -> Iterable[SegmentPredicate]:
+    """Return the conditions this plugin can express in SQL for segments.
+
+    Per plugin; called once when a toolkit opens. A predicate is named
+    ``<plugin>.<name>`` in the config (``{predicate = "b2b.single_threaded"}``).
+    Its ``build(params, scope)`` returns a ``SELECT`` of party ids valid at
+    ``scope.as_of``; use parameters only as bound values, never in SQL text.
+    A predicate that lists ``roles`` also answers ``{role = "..."}``
+    conditions, with the role's context (``of``) as a nested condition to
+    compile with ``scope.members``.
+
+    Example::
+
+        @hookimpl
+        def partygraph_segment_predicates():
+            def build(params, scope):
+                member = scope.tables["relationship"]
+                chosen = select(member.c.source_id).where(
+                    member.c.type == "member_of",
+                    member.c.role == params["role"],
+                    member.c.valid_from <= scope.as_of,
+                    or_(member.c.valid_to.is_(None), member.c.valid_to > scope.as_of),
+                )
+                if "of" in params:
+                    chosen = chosen.where(member.c.target_id.in_(scope.members(params["of"])))
+                return chosen
+
+            return [SegmentPredicate("member", build, roles={"head", "dependent"})]
+    """
+
+
+@hookspec
+def partygraph_segment_metrics() -> Iterable[SegmentMetric]:
+    """Return the per-party figures this plugin can compute in SQL for segments.
+
+    Per plugin; called once when a toolkit opens. A metric is named
+    ``<plugin>.<name>`` in the config (``{metric = "b2c.clv", op = ">", value =
+    500}``). Its ``build(scope)`` returns a ``SELECT`` of two columns labelled
+    ``party_id`` and ``value``, computed set-based for every party at
+    ``scope.as_of``.
+
+    Example::
+
+        @hookimpl
+        def partygraph_segment_metrics():
+            def build(scope):
+                taking_part = scope.tables["participant"]
+                return (
+                    select(taking_part.c.party_id, func.count().label("value"))
+                    .where(taking_part.c.type == "purchase",
+                           taking_part.c.occurred_at < scope.as_of)
+                    .group_by(taking_part.c.party_id)
+                )
+
+            return [SegmentMetric("purchases", build, unit="purchases")]
     """
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.exc import OperationalError
 
 from partygraph._builtin import CorePlugin
-from partygraph._time import parse_time, utcnow
+from partygraph._time import parse_time, to_storage, utcnow
 from partygraph.config import (
     Config,
     RawConfig,
@@ -59,6 +59,8 @@ from partygraph.plugins import (
     load_plugins,
 )
 from partygraph.reading import SqlGraph, relationship_from_row
+from partygraph.segments import SegmentCatalog, SegmentCompiler, SegmentResult
+from partygraph.segments.evaluate import evaluate_segment
 from partygraph.storage import migrations
 from partygraph.storage.engine import WRITE, adopt_engine, create_engine_for, redact_text
 from partygraph.storage.tables import (
@@ -102,6 +104,32 @@ class _Prepared:
     loaded: LoadedPlugins
     hooks: Hooks
     vocabulary: Vocabulary
+    segments: SegmentCatalog
+
+
+def _segment_catalog(
+    raw: RawConfig, config: Config, hooks: Hooks, vocabulary: Vocabulary
+) -> SegmentCatalog:
+    """The config's segments, checked against what the vocabulary and plugins offer."""
+    try:
+        catalog = SegmentCatalog(
+            config.data.get("segments", {}),
+            hooks.segment_predicates(),
+            hooks.segment_metrics(),
+            vocabulary,
+        )
+    except ValidationError as error:
+        raise ConfigError(raw.source, [ConfigViolation(error.field, error.reason)]) from None
+    problems = catalog.problems()
+    if problems:
+        raise ConfigError(
+            raw.source,
+            [
+                ConfigViolation(where, message, toml_line(raw.text, where) if raw.text else None)
+                for where, message in problems
+            ],
+        )
+    return catalog
 
 
 def _prepare(
@@ -128,7 +156,8 @@ def _prepare(
     except ValidationError as error:
         line = toml_line(raw.text, error.field) if raw.text else None
         raise ConfigError(raw.source, [ConfigViolation(error.field, error.reason, line)]) from None
-    return _Prepared(raw, resolved, loaded, hooks, vocabulary)
+    segments = _segment_catalog(raw, resolved, hooks, vocabulary)
+    return _Prepared(raw, resolved, loaded, hooks, vocabulary, segments)
 
 
 def check_config(
@@ -170,6 +199,8 @@ class Toolkit:
         self._loaded = prepared.loaded
         self.hooks = prepared.hooks
         self.vocabulary = prepared.vocabulary
+        #: The config's segments with the predicates and metrics plugins give for them.
+        self.segments = prepared.segments
         self._own_engine = engine is None
         self.engine = (
             adopt_engine(engine)
@@ -617,6 +648,32 @@ class Toolkit:
         """Which of these parties may not be processed for *purpose*, and why."""
         with self.reader(as_of) as graph:
             return graph.excluded([graph.party(ref) for ref in refs], purpose)
+
+    def segment(
+        self,
+        segment: str | Mapping[str, Any],
+        as_of: datetime | str | None = None,
+        *,
+        export: bool = False,
+        purposes: Iterable[str] = (),
+    ) -> SegmentResult:
+        """The members of a segment at *as_of* (now by default), after the privacy check.
+
+        *segment* is the name of a segment in the config, or a definition
+        (``{"purpose": ..., "where": {...}}``) checked like one. With *export*,
+        the segment's export purposes are checked too; *purposes* adds more.
+        """
+        definition = (
+            self.segments.definition(segment)
+            if isinstance(segment, str)
+            else self.segments.adhoc(segment)
+        )
+        at = parse_time(as_of, "as_of") if as_of is not None else utcnow()
+        compiler = SegmentCompiler(self.segments, self.engine.dialect.name, to_storage(at))
+        with self.reader(at) as graph:
+            return evaluate_segment(
+                compiler, definition, graph, at, export=export, purposes=purposes
+            )
 
     def view(
         self,

@@ -7,5 +7,8 @@ data takes ``--json``. Exit status: 0 success, 2 bad input or invalid config
 """
 
 from partygraph.cli.app import COMMANDS_GROUP, cli, installed_commands, main, pass_toolkit
+from partygraph.cli.segments import segment
+
+cli.add_command(segment)
 
 __all__ = ["COMMANDS_GROUP", "cli", "installed_commands", "main", "pass_toolkit"]
