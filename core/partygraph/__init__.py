@@ -39,6 +39,7 @@ from partygraph.model import (
 )
 from partygraph.plugins import PluginInfo
 from partygraph.reading import GraphReader
+from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentResult, SegmentScope
 from partygraph.storage.migrations import MigrationSource
 from partygraph.toolkit import PartyView, RecordsRejected, Toolkit, check_config, open
 from partygraph.vocabulary import (
@@ -88,6 +89,10 @@ __all__ = [
     "RelationshipView",
     "RoleAssignment",
     "RoleKind",
+    "SegmentMetric",
+    "SegmentPredicate",
+    "SegmentResult",
+    "SegmentScope",
     "StorageError",
     "Toolkit",
     "UserError",
