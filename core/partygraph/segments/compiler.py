@@ -45,8 +45,10 @@ from partygraph.storage.tables import (
 
 __all__ = ["MEMBER_COLUMNS", "SegmentCompiler"]
 
-#: The party columns a segment's statement returns, in order.
-MEMBER_COLUMNS = ("id", "key", "kind", "name", "attributes", "created_at", "updated_at")
+#: The party columns a segment's statement returns, in order. The timestamps are
+#: left out: an audience of 100,000 does not need them, and parsing them doubles
+#: the cost of reading the rows on SQLite.
+MEMBER_COLUMNS = ("id", "key", "kind", "name", "attributes")
 
 _CORE_TABLES = {
     "party": party_table,
@@ -108,11 +110,6 @@ class SegmentCompiler:
             .where(self.expression(condition, member, pointer, ()))
             .order_by(member.c.id)
         )
-
-    def count_statement(self, condition: Condition, pointer: str = "") -> Select[Any]:
-        """How many parties match (before any privacy check)."""
-        member = party_table.alias("member")
-        return select(func.count()).where(self.expression(condition, member, pointer, ()))
 
     def ids(
         self, condition: Condition, pointer: str = "", via: tuple[str, ...] = ()

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from partygraph.reading import SqlGraph, party_from_row
+from partygraph.model import Party
+from partygraph.reading import SqlGraph
 from partygraph.segments.compiler import SegmentCompiler
 from partygraph.segments.model import SegmentDefinition, SegmentResult
 
@@ -48,7 +49,7 @@ def evaluate_segment(
     pointer = f"/segments/{definition.name}/where" if definition.name else "/where"
     statement = compiler.statement(definition.where, pointer)
     rows = graph.connection.execute(statement).all()
-    members = [party_from_row(row) for row in rows]
+    members = [Party(row.key, row.kind, row.name, row.attributes or {}, row.id) for row in rows]
     checked = _purposes(definition, export, purposes)
     reasons: Counter[str] = Counter()
     for purpose in checked:

@@ -116,7 +116,8 @@ class SegmentResult:
     """The members of a segment at ``as_of``, after the privacy check.
 
     ``members`` are the parties that may be processed for every purpose asked
-    (the segment's purpose, plus the export purposes on an export);
+    (the segment's purpose, plus the export purposes on an export), with their
+    id, key, kind, name and attributes (not their timestamps);
     ``excluded`` counts those left out, with ``exclusion_reasons`` counting
     each reason. ``statement`` and ``parameters`` are the SQL that ran.
     """
