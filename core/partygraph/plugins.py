@@ -108,6 +108,25 @@ def _requirements(name: str, plugin: object) -> list[Requirement]:
     return found
 
 
+def _unmet_requirement(
+    name: str, requirements: Iterable[Requirement], versions: Mapping[str, str | None]
+) -> str | None:
+    """Why *name*'s requirements are not met by the plugins in *versions*, or None."""
+    for requirement in requirements:
+        if requirement.name not in versions:
+            return (
+                f"Plugin {name!r} requires plugin {requirement.name!r}, which is not "
+                f"enabled; add it to plugins.enabled"
+            )
+        version = versions[requirement.name]
+        if requirement.specifier and version and version not in requirement.specifier:
+            return (
+                f"Plugin {name!r} requires {requirement}, but {requirement.name!r} "
+                f"is version {version}"
+            )
+    return None
+
+
 def _order(names: Iterable[str], plugins: Mapping[str, object]) -> list[str]:
     """Deterministic topological order honouring each plugin's ``run_after``."""
     pending = set(names)
@@ -179,18 +198,9 @@ def load_plugins(
 
     versions = {name: _distribution(entries.get(name))[1] for name in objects}
     for name, plugin in objects.items():
-        for requirement in _requirements(name, plugin):
-            if requirement.name not in objects:
-                raise PluginError(
-                    f"Plugin {name!r} requires plugin {requirement.name!r}, which is not "
-                    f"enabled; add it to plugins.enabled"
-                )
-            version = versions.get(requirement.name)
-            if requirement.specifier and version and version not in requirement.specifier:
-                raise PluginError(
-                    f"Plugin {name!r} requires {requirement}, but {requirement.name!r} "
-                    f"is version {version}"
-                )
+        problem = _unmet_requirement(name, _requirements(name, plugin), versions)
+        if problem:
+            raise PluginError(problem)
 
     order = _order(objects, objects)
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -241,6 +251,7 @@ def plugin_report(
                 failures[name] = "not installed"
         except Exception as error:
             failures[name] = f"failed to load: {type(error).__name__}: {error}"
+    in_cycle = _cycle_members(loaded)
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in names:
@@ -252,9 +263,12 @@ def plugin_report(
             report.append(PluginInfo(name, version, dist, False, failures[name]))
             continue
         plugin = loaded[name]
-        missing = [str(req) for req in _safe_requirements(name, plugin) if req.name not in loaded]
-        if missing:
-            reason = "missing requirement: " + ", ".join(missing)
+        versions = {other: _distribution(entries.get(other))[1] for other in loaded}
+        problem = _unmet_requirement(name, _safe_requirements(name, plugin), versions)
+        if problem or name in in_cycle:
+            reason = problem or (
+                "cannot be ordered: run_after goes round in a circle among " + ", ".join(in_cycle)
+            )
             report.append(PluginInfo(name, version, dist, False, reason))
             continue
         try:
@@ -271,6 +285,25 @@ def plugin_report(
         hooks = _implemented_hooks(manager, plugin)
         report.append(PluginInfo(name, version, dist, True, None, hooks))
     return report
+
+
+def _cycle_members(plugins: Mapping[str, object]) -> list[str]:
+    """The plugins whose ``run_after`` declarations go round in a circle (sorted)."""
+    try:
+        _order(plugins, plugins)
+    except PluginError:
+        pending = set(plugins)
+        # Peel off every plugin that can run; what remains is the cycle (and its dependants).
+        while True:
+            after = {
+                n: {d for d in getattr(plugins[n], "run_after", ()) or () if d in pending}
+                for n in pending
+            }
+            ready = {n for n in pending if not after[n]}
+            if not ready:
+                return sorted(pending)
+            pending -= ready
+    return []
 
 
 def _safe_requirements(name: str, plugin: object) -> list[Requirement]:

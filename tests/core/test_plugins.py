@@ -309,7 +309,35 @@ def test_plugin_report_names_a_missing_requirement() -> None:
         if info.name == "crew"
     ]
     assert info.enabled is False
-    assert info.reason == "missing requirement: shipyard>=2"
+    assert info.reason == (
+        "Plugin 'crew' requires plugin 'shipyard', which is not enabled; add it to plugins.enabled"
+    )
+
+
+def test_plugin_report_agrees_with_loading_about_a_version(fake_dist: FakeDist) -> None:
+    fake_dist("shipyard", good("vessel"), version="1.5")
+    report = plugin_report(["crew", "shipyard"], extra={"crew": NeedsShipyard2})
+    by_name = {info.name: info for info in report}
+    assert by_name["crew"].enabled is False
+    assert by_name["crew"].reason == (
+        "Plugin 'crew' requires shipyard>=2, but 'shipyard' is version 1.5"
+    )
+    assert by_name["shipyard"].enabled is True
+
+
+def test_plugin_report_agrees_with_loading_about_a_run_after_cycle() -> None:
+    plugins = {
+        "alpha": _role_plugin("alpha", after=("bravo",)),
+        "bravo": _role_plugin("bravo", after=("alpha",)),
+        "charlie": _role_plugin("charlie"),
+    }
+    by_name = {info.name: info for info in plugin_report(list(plugins), extra=plugins)}
+    for name in ("alpha", "bravo"):
+        assert by_name[name].enabled is False
+        assert by_name[name].reason == (
+            "cannot be ordered: run_after goes round in a circle among alpha, bravo"
+        )
+    assert by_name["charlie"].enabled is True
 
 
 def test_plugin_report_agrees_with_loading_about_a_misspelt_hook() -> None:
