@@ -817,7 +817,7 @@ class Pipeline:
                 continue
             for ref, _ in participants:
                 refs.add(ref)
-            staged.append((line, key, type_name, occurred, participants, payload))
+            staged.append((line, key, type_name, occurred, participants, payload, body))
         self._lookup(refs)
         keys = [item[1] for item in staged if item[1] is not None]
         seen: set[str] = set()
@@ -835,9 +835,16 @@ class Pipeline:
         append = batch.interactions.append
         lines = batch._lines
         known_participants = self._participants
-        for line, key, type_name, occurred, participants, payload in staged:
+        # A key repeated in this batch is decided after the first copy is settled:
+        # if a plugin refuses or withholds that copy, the next one gets its own chance.
+        first_here: set[str] = set()
+        later: list[tuple[int, Any]] = []
+        for line, key, type_name, occurred, participants, payload, body in staged:
             if key is not None and key in seen:
-                self.report.unchanged["interaction"] += 1
+                if key in first_here:
+                    later.append((line, body))
+                else:
+                    self.report.unchanged["interaction"] += 1
                 continue
             try:
                 resolved = []
@@ -857,6 +864,7 @@ class Pipeline:
                 continue
             if key is not None:
                 seen.add(key)  # only once valid: a rejected first copy must not hide the next
+                first_here.add(key)
             item = Interaction(type_name, occurred, tuple(resolved), payload, key, next(ids))
             append(item)
             lines[id(item)] = line
@@ -869,6 +877,8 @@ class Pipeline:
         batch.interactions = kept
         self._keep(kept)
         self.hooks.after_write(batch, self.session)
+        if later:
+            self._interactions(later)
 
     def _insert_interactions(self, items: list[Interaction]) -> None:
         created = self.now

@@ -621,6 +621,25 @@ def test_batch_refuse_with_a_single_write_raises_its_reason(gated: Toolkit) -> N
     assert count_rows(gated, "interaction") == 0
 
 
+def test_a_refused_copy_does_not_hide_the_next_one_with_the_same_key(gated: Toolkit) -> None:
+    meeting = {"type": "meeting", "occurred_at": "2025-01-01T00:00:00Z", "key": "m1"}
+    who = [{"party": "alice", "role": "host"}]
+    report = gated.write(
+        [
+            {"interaction": {**meeting, "participants": who, "payload": {"action": "refuse"}}},
+            {"interaction": {**meeting, "participants": who, "payload": {"action": "hold"}}},
+            {"interaction": {**meeting, "participants": who, "payload": {"note": "third"}}},
+            {"interaction": {**meeting, "participants": who, "payload": {"note": "fourth"}}},
+        ],
+        skip_invalid=True,
+    )
+    assert [r.line for r in report.rejected] == [1]
+    assert report.created["interaction"] == 1
+    assert report.unchanged["interaction"] == 1
+    (stored,) = gated.interactions("alice")
+    assert (stored.key, stored.payload) == ("m1", {"note": "third"})
+
+
 def test_batch_refuse_and_withhold_with_skip_invalid(gated: Toolkit) -> None:
     meeting = {"type": "meeting", "occurred_at": "2025-01-01T00:00:00Z"}
     report = gated.write(
