@@ -1,7 +1,8 @@
 """Regenerate the reference pages made from the code: ``python docs/generate.py``.
 
 * ``docs/hooks.md``  -- the hook reference, from ``partygraph.hookspecs``;
-* ``docs/config.md`` -- the config reference, from the composed config schema.
+* ``docs/config.md`` -- the config reference, from the composed config schema;
+* ``docs/cli.md``    -- the command-line reference, from the click command tree.
 
 ``python docs/generate.py --check`` writes nothing and exits 1 when a page is
 out of date (``tests/core/test_hookspecs.py`` checks the same).
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from partygraph._reference import config_reference, hook_reference
+from partygraph.cli.reference import cli_reference
 
 DOCS = Path(__file__).resolve().parent
 PAGES: dict[str, Callable[[], str]] = {
     "hooks.md": hook_reference,
     "config.md": config_reference,
+    "cli.md": cli_reference,
 }
 
 

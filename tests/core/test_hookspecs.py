@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from partygraph._reference import config_reference, hook_reference, hookspec_functions
+from partygraph.cli.reference import cli_reference
 from partygraph.hookspecs import WRAPPABLE_HOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def test_there_are_hooks_and_the_per_plugin_ones_exist() -> None:
 
 @pytest.mark.parametrize(
     ("page", "generate"),
-    [("hooks.md", hook_reference), ("config.md", config_reference)],
+    [("hooks.md", hook_reference), ("config.md", config_reference), ("cli.md", cli_reference)],
 )
 def test_reference_pages_are_up_to_date(page: str, generate: Callable[[], str]) -> None:
     path = DOCS / page
