@@ -1,18 +1,23 @@
-"""Every Python example in the embedder pages and README's Embedding section runs as written.
+"""The examples in the docs work as written.
 
 Each ```python block of the pages in :data:`PAGES` runs on its own, in a fresh
 temporary directory (so ``sqlite:///example.db`` lands there), with the line
 numbers of its page: a failure names the page and the line. A block that is
 deliberately not runnable (it needs a PostgreSQL server, say) is preceded by the
-line ``<!-- example: not run -->``; keep such blocks rare.
+line ``<!-- example: not run -->``; keep such blocks rare. Each ```toml block of
+the pages in :data:`CONFIG_PAGES` is a valid partygraph config (the same marker
+exempts a TOML block that is something else).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
+
+import partygraph
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Pages whose Python examples are run; each must have at least one.
@@ -21,16 +26,26 @@ PAGES = (
     "docs/history.md",
     "docs/transactions.md",
     "docs/custom-attributes.md",
+    "docs/plugin-authors.md",
+)
+#: Pages whose TOML examples are partygraph configs.
+CONFIG_PAGES = (
+    "docs/plugin-sets.md",
+    "docs/custom-attributes.md",
+    "docs/config-schema.md",
+    "docs/postgresql.md",
+    "docs/migrations.md",
 )
 README = "README.md"
 NOT_RUN = "<!-- example: not run -->"
-_FENCE = re.compile(r"^```python[^\n]*\n(?P<code>.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+_FENCE = r"^```{language}[^\n]*\n(?P<code>.*?)^```[ \t]*$"
 
 
-def python_blocks(text: str) -> list[tuple[int, str]]:
-    """``(line of the first code line, code)`` of every runnable ```python block in *text*."""
+def python_blocks(text: str, language: str = "python") -> list[tuple[int, str]]:
+    """``(line of the first code line, code)`` of every runnable block in *text*."""
     found = []
-    for match in _FENCE.finditer(text):
+    fence = re.compile(_FENCE.format(language=language), re.DOTALL | re.MULTILINE)
+    for match in fence.finditer(text):
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         if before.strip() == NOT_RUN:
             continue
@@ -77,6 +92,21 @@ def test_example_runs(
     source = "\n" * (line - 1) + code
     namespace: dict[str, object] = {"__name__": "__docs_example__"}
     exec(compile(source, str(ROOT / page), "exec"), namespace)
+
+
+def _configs() -> list[object]:
+    params: list[object] = []
+    for page in CONFIG_PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for line, code in python_blocks(text, "toml"):
+            params.append(pytest.param(code, id=f"{page}:{line}"))
+    return params
+
+
+@pytest.mark.parametrize("code", _configs())
+def test_config_example_is_valid(code: str) -> None:
+    config = partygraph.check_config(tomllib.loads(code))
+    assert config.source == "<dict config>"
 
 
 def test_blocks_are_found_with_their_lines_and_the_marker_is_honoured() -> None:

@@ -73,7 +73,13 @@ def _help_text(command: click.Command) -> str:
 
 
 def _cell(text: str) -> str:
+    """Prose for a table cell: pipes escaped, HTML left inert, on one line."""
     return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def _code_cell(text: str) -> str:
+    """Code for a table cell. Python-Markdown keeps pipes inside backticks, unescaped."""
+    return "`" + text.replace("\n", " ").replace("`", "'") + "`"
 
 
 def _parameters(command: click.Command, ctx: click.Context) -> list[str]:
@@ -86,12 +92,12 @@ def _parameters(command: click.Command, ctx: click.Context) -> list[str]:
             if record is None:
                 continue
             flags, help_text = record
-            rows.append(f"| `{_cell(flags)}` | {_cell(help_text) or '—'} |")
+            rows.append(f"| {_code_cell(flags)} | {_cell(help_text) or '—'} |")
         elif isinstance(param, click.Argument):
             metavar = param.make_metavar(ctx)
             required = "Required" if param.required else "Optional"
             many = ", may be repeated" if param.nargs != 1 else ""
-            rows.append(f"| `{_cell(metavar)}` | {required} argument{many}. |")
+            rows.append(f"| {_code_cell(metavar)} | {required} argument{many}. |")
     if not rows:
         return []
     return ["| Parameter | Description |", "|---|---|", *rows]
