@@ -26,7 +26,11 @@ def test_there_are_hooks_and_the_per_plugin_ones_exist() -> None:
 
 @pytest.mark.parametrize(
     ("page", "generate"),
-    [("hooks.md", hook_reference), ("config.md", config_reference), ("cli.md", cli_reference)],
+    [
+        ("hooks.md", hook_reference),
+        ("config.md", config_reference),
+        ("cli.md", cli_reference),
+    ],
 )
 def test_reference_pages_are_up_to_date(page: str, generate: Callable[[], str]) -> None:
     path = DOCS / page
