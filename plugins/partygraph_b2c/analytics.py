@@ -59,6 +59,7 @@ __all__ = [
     "customer_rows",
     "customers_statement",
     "excluded_customers",
+    "kept_orders",
     "score",
 ]
 
@@ -105,14 +106,15 @@ def _excluding(column: ColumnElement[Any], excluded: Sequence[int]) -> ColumnEle
     return column.not_in(values)
 
 
-def _kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int]) -> Any:
+def kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int] = ()) -> Any:
     """Every purchase placed by *cut* with its purchaser, whether it is kept, and its value.
 
     Columns: party_id, interaction_id, occurred_at, kept (1/0), gross, refunded, net --
     amounts in minor units of the reporting currency.
     """
     buyer = participant_table.alias("buyer")
-    until: BindParameter[datetime] = bindparam("cut", cut)
+    # Unique: a segment may embed several of these selects in one statement.
+    until: BindParameter[datetime] = bindparam("cut", cut, unique=True)
     refunded = (
         select(
             _refund.c.order_interaction_id.label("order_ref"),
@@ -167,7 +169,7 @@ def customers_statement(
     Columns: party_id, [key, name,] orders (kept), placed, gross, refunded, net (minor
     units of the reporting currency), first_at, last_at (kept purchases), r, f, m.
     """
-    orders = _kept_orders(settings, to_storage(cut), excluded)
+    orders = kept_orders(settings, to_storage(cut), excluded)
     kept_at = case((orders.c.kept == 1, orders.c.occurred_at))
     per = (
         select(
@@ -434,7 +436,7 @@ def audience_statement(
     Ranked like ``top_categories``: by the configured measure, then spend, orders,
     quantity, and the category's name.
     """
-    orders = _kept_orders(settings, to_storage(cut), excluded)
+    orders = kept_orders(settings, to_storage(cut), excluded)
     factor = _factor(settings, orders.c.currency)
     spend = func.sum(_convert(_category.c.amount_minor, factor))
     per = (

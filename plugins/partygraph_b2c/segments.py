@@ -1,0 +1,239 @@
+"""What the b2c plugin says in SQL for segments: its roles and its per-customer figures.
+
+The roles are those of :mod:`partygraph_b2c.roles`, with the same rules:
+``customer`` (a kept purchase as purchaser at ``as_of``), ``lapsed_customer``,
+``loyal_customer`` and ``consumer`` (with the purchaser as context: ``{role =
+"consumer", of = ...}`` asks for the people others bought for). The figures
+come from :func:`partygraph_b2c.analytics.customers_statement`, the statement
+the population analytics use, so a segment and ``partygraph b2c customers``
+agree. ``prospect`` is not offered: its age rule reads a free-text birth date
+that SQL cannot check the way Python does.
+
+Times follow the plugin's rules: a purchase counts from the moment it was
+placed (``occurred_at <= as_of``), a return from the moment it was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
+from partygraph_b2c import tables
+from partygraph_b2c.analytics import customers_statement, kept_orders
+from partygraph_b2c.currencies import MINOR_UNITS
+from partygraph_b2c.settings import Settings
+from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE
+
+__all__ = ["metrics", "predicates"]
+
+#: The roles answered in SQL, each by its own predicate.
+ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer")
+
+
+def _customers(settings: Settings, scope: SegmentScope) -> Any:
+    """Per customer at ``scope.as_of``: kept orders, net spend, first and last kept purchase."""
+    return customers_statement(settings, scope.as_of, keys=False).subquery("b2c_customers")
+
+
+def _days_since(scope: SegmentScope, moment: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Calendar days (UTC) from *moment*'s date to ``as_of``'s date."""
+    today = scope.as_of.date()
+    if scope.dialect == "postgresql":
+        return literal(today, Date) - func.date(moment)
+    days = func.julianday(literal(today.isoformat(), String)) - func.julianday(func.date(moment))
+    return cast(days, Integer)
+
+
+def _role_customer(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    found = _customers(settings, scope)
+    return select(found.c.party_id)
+
+
+def _role_lapsed(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    found = _customers(settings, scope)
+    cut = scope.as_of - timedelta(days=settings.lapse_after_days)
+    return select(found.c.party_id).where(found.c.last_at <= cut)
+
+
+def _role_loyal(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    found = _customers(settings, scope)
+    rule = settings.loyal
+    lapse = scope.as_of - timedelta(days=settings.lapse_after_days)
+    ways: list[ColumnElement[bool]] = []
+    if rule.min_orders is not None:
+        orders = kept_orders(settings, scope.as_of)
+        start = scope.as_of - timedelta(days=rule.window_days)
+        recent = (
+            select(orders.c.party_id)
+            .where(orders.c.kept == 1, orders.c.occurred_at > start)
+            .group_by(orders.c.party_id)
+            .having(func.count() >= rule.min_orders)
+        )
+        ways.append(found.c.party_id.in_(recent))
+    if rule.min_clv is not None:
+        threshold = float(rule.min_clv) * 10.0 ** MINOR_UNITS[settings.currency]
+        ways.append(found.c.net >= threshold - 1e-6)
+    if not ways:
+        return select(found.c.party_id).where(literal(False))
+    return select(found.c.party_id).where(found.c.last_at > lapse, or_(*ways))
+
+
+def _role_consumer(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    """Named consumer of a kept purchase (of someone else's, for ``of``), or a product user."""
+    taking_part = scope.tables["participant"]
+    consumer = taking_part.alias("b2c_consumer")
+    buyer = taking_part.alias("b2c_buyer")
+    orders = kept_orders(settings, scope.as_of)
+    kept = select(orders.c.interaction_id).where(orders.c.kept == 1)
+    named = select(consumer.c.party_id).where(
+        consumer.c.type == PURCHASE,
+        consumer.c.role == "consumer",
+        consumer.c.interaction_id.in_(kept),
+    )
+    if "of" in params:
+        return named.where(
+            select(buyer.c.party_id)
+            .where(
+                buyer.c.interaction_id == consumer.c.interaction_id,
+                buyer.c.type == PURCHASE,
+                buyer.c.role == "purchaser",
+                buyer.c.party_id != consumer.c.party_id,
+                buyer.c.party_id.in_(scope.members(params["of"])),
+            )
+            .exists()
+        )
+    users = select(taking_part.c.party_id).where(
+        taking_part.c.type == PRODUCT_USAGE,
+        taking_part.c.role == "user",
+        taking_part.c.occurred_at <= scope.as_of,
+    )
+    both = named.union(users).subquery("b2c_consumers")
+    return select(both.c.party_id)
+
+
+def _metric_orders(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    found = _customers(settings, scope)
+    return select(found.c.party_id, found.c.orders.label("value"))
+
+
+def _metric_net_spend(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    found = _customers(settings, scope)
+    scale = 10.0 ** MINOR_UNITS[settings.currency]
+    return select(found.c.party_id, (cast(found.c.net, Float) / scale).label("value"))
+
+
+def _metric_recency(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    found = _customers(settings, scope)
+    return select(found.c.party_id, _days_since(scope, found.c.last_at).label("value"))
+
+
+def _metric_consumer_purchases(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    consumer = scope.tables["participant"]
+    orders = kept_orders(settings, scope.as_of)
+    kept = select(orders.c.interaction_id).where(orders.c.kept == 1)
+    return (
+        select(consumer.c.party_id, func.count().label("value"))
+        .where(
+            consumer.c.type == PURCHASE,
+            consumer.c.role == "consumer",
+            consumer.c.interaction_id.in_(kept),
+        )
+        .group_by(consumer.c.party_id)
+    )
+
+
+def _with(settings_of: Any, build: Any) -> Any:
+    """Bind a builder to the plugin's settings as they are when the segment is compiled."""
+
+    def bound(*args: Any) -> Any:
+        return build(settings_of(), *args)
+
+    return bound
+
+
+def predicates(settings_of: Any) -> list[SegmentPredicate]:
+    """The b2c roles, each a predicate answering ``{role = ...}`` (and ``of`` for consumer)."""
+    return [
+        SegmentPredicate(
+            "customer",
+            _with(settings_of, _role_customer),
+            description="Billing customers: a kept purchase as purchaser at as_of.",
+            roles={"customer"},
+            condition_params=frozenset(),
+        ),
+        SegmentPredicate(
+            "lapsed_customer",
+            _with(settings_of, _role_lapsed),
+            description="Customers whose latest kept purchase is lapse_after_days old or more.",
+            roles={"lapsed_customer"},
+            condition_params=frozenset(),
+        ),
+        SegmentPredicate(
+            "loyal_customer",
+            _with(settings_of, _role_loyal),
+            description="Customers, not lapsed, meeting the loyalty rule (count or value).",
+            roles={"loyal_customer"},
+            condition_params=frozenset(),
+        ),
+        SegmentPredicate(
+            "consumer",
+            _with(settings_of, _role_consumer),
+            description=(
+                "Service customers: named consumer of a kept purchase or a product user; "
+                "with of, consumers of purchases made by those purchasers."
+            ),
+            schema={
+                "type": "object",
+                "properties": {"of": {"type": "object"}},
+                "additionalProperties": False,
+            },
+            roles={"consumer"},
+        ),
+    ]
+
+
+def metrics(settings_of: Any) -> list[SegmentMetric]:
+    """Per-customer figures, as the population analytics compute them."""
+    return [
+        SegmentMetric(
+            "orders",
+            _with(settings_of, _metric_orders),
+            description="Kept purchases as purchaser (RFM frequency); customers only.",
+            unit="orders",
+        ),
+        SegmentMetric(
+            "historic_clv",
+            _with(settings_of, _metric_net_spend),
+            description="Net spend, purchases less refunds (RFM monetary); customers only.",
+            unit="reporting currency",
+        ),
+        SegmentMetric(
+            "recency_days",
+            _with(settings_of, _metric_recency),
+            description="Days since the latest kept purchase (RFM recency); customers only.",
+            unit="days",
+        ),
+        SegmentMetric(
+            "consumer_purchases",
+            _with(settings_of, _metric_consumer_purchases),
+            description="Kept purchases the party is named consumer of.",
+            unit="purchases",
+        ),
+    ]
+
