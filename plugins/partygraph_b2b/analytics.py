@@ -58,6 +58,7 @@ from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [
     "AccountStatus",
+    "engaged_pairs",
     "Engagement",
     "Job",
     "Named",
@@ -198,24 +199,33 @@ def _stakes_statement(accounts: bool, persons: bool, detail: bool) -> Select[Any
     return query
 
 
-def _touched(accounts: bool, persons: bool) -> Any:
+def _touched(accounts: bool, persons: bool, bound: Mapping[str, Any] | None = None) -> Any:
     """(account, stakeholder, interaction) rows within ``[:horizon, :at)``, deduplicated.
 
     An interaction that names accounts (participants in role ``account``) counts
     for those only: the left join finds them with the participant table's
-    primary key (interaction id first).
+    primary key (interaction id first). With *bound* (``at``, ``horizon``,
+    ``types``), the values travel with the statement as unique parameters, so
+    it can be embedded in a larger one (a segment).
     """
+
+    def value(name: str, expanding: bool = False) -> Any:
+        if bound is None:
+            return bindparam(name, expanding=expanding)
+        return bindparam(name, bound[name], unique=True, expanding=expanding)
+
+    at = value("at")
     stake = _rel.alias("stake")
     part = _part.alias("touch")
     named = _part.alias("named")
     conditions = [
         stake.c.type == "stakeholder_of",
-        stake.c.valid_from <= bindparam("at"),
-        or_(stake.c.valid_to.is_(None), stake.c.valid_to > bindparam("at")),
-        _in(part.c.type, "types"),
+        stake.c.valid_from <= at,
+        or_(stake.c.valid_to.is_(None), stake.c.valid_to > at),
+        part.c.type.in_(value("types", expanding=True)),
         part.c.role != ACCOUNT_ROLE,
-        part.c.occurred_at >= bindparam("horizon"),
-        part.c.occurred_at < bindparam("at"),
+        part.c.occurred_at >= value("horizon"),
+        part.c.occurred_at < at,
         or_(named.c.party_id.is_(None), named.c.party_id == stake.c.target_id),
     ]
     if accounts:
@@ -239,6 +249,18 @@ def _touched(accounts: bool, persons: bool) -> Any:
         .distinct()
         .subquery("touched")
     )
+
+
+def engaged_pairs(settings: Settings, at: datetime) -> Select[Any]:
+    """(account_id, person_id) of the stakeholders who engaged in the window ending at *at*.
+
+    The same rows the snapshot counts as engaged (before any privacy exclusion),
+    with *at* (naive UTC) and the window bound into the statement.
+    """
+    since = at - timedelta(days=settings.engagement_window_days)
+    bound = {"at": at, "horizon": since, "types": list(settings.engagement_types)}
+    touched = _touched(False, False, bound)
+    return select(touched.c.account_id, touched.c.person_id).distinct()
 
 
 def _engagement_statement(

@@ -34,7 +34,6 @@ from sqlalchemy import (
 )
 
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
-from partygraph_b2c import tables
 from partygraph_b2c.analytics import customers_statement, kept_orders
 from partygraph_b2c.currencies import MINOR_UNITS
 from partygraph_b2c.settings import Settings
@@ -236,4 +235,3 @@ def metrics(settings_of: Any) -> list[SegmentMetric]:
             unit="purchases",
         ),
     ]
-
