@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import (
     Connection,
     Float,
+    Select,
     String,
     Text,
     and_,
@@ -54,6 +55,7 @@ __all__ = [
     "HoldingRow",
     "MemberRow",
     "SpendRow",
+    "attribute_text",
     "categories",
     "holdings",
     "households",
@@ -61,6 +63,7 @@ __all__ = [
     "memberships",
     "own_purchases",
     "spend",
+    "spend_statement",
     "unhoused_with_address",
     "usage_influence",
     "without_jit",
@@ -233,6 +236,11 @@ class _Json:
             else_=literal("[]"),
         )
         return func.json_each(source).table_valued(column("value")).alias(name)
+
+
+def attribute_text(dialect: str, document: Any, key: str) -> ColumnElement[Any]:
+    """``document[key]`` when it is a JSON string, else NULL."""
+    return _Json(dialect).text(document, key)
 
 
 class Payloads:
@@ -462,19 +470,22 @@ def _credited(household_ids: Collection[int] | None) -> tuple[Any, Any, Any, lis
     return part, member, inter, [joined, *conditions]
 
 
-def spend(
-    connection: Connection,
+def spend_statement(
+    dialect: str,
     settings: PurchaseSettings,
     at: datetime,
     since: datetime,
     household_ids: Collection[int] | None = None,
-) -> list[SpendRow]:
-    """Purchases (net of returns) credited to the household the buyer belonged to on the
-    purchase date, per household, buyer and currency: before *at*, and from *since*."""
+) -> Select[Any] | None:
+    """The statement behind :func:`spend` (None when no purchase type is configured).
+
+    Columns: household, party, currency, purchases, amount, first, last,
+    recent_purchases, recent_amount. Every value is bound, so segments embed it.
+    """
     kinds = (*settings.types, *settings.return_types)
     if not kinds or not settings.buyer_roles:
-        return []
-    payloads = Payloads(connection.dialect.name, settings)
+        return None
+    payloads = Payloads(dialect, settings)
     part, member, inter, (joined, *conditions) = _credited(household_ids)
     is_return = _one_of(part.c.type, settings.return_types or ("",))
     is_purchase = _one_of(part.c.type, settings.types or ("",))
@@ -523,6 +534,21 @@ def spend(
         ),
         func.sum(case((values.c.recent, values.c.amount), else_=0.0)).label("recent_amount"),
     ).group_by(values.c.household, values.c.party, values.c.currency)
+    return query
+
+
+def spend(
+    connection: Connection,
+    settings: PurchaseSettings,
+    at: datetime,
+    since: datetime,
+    household_ids: Collection[int] | None = None,
+) -> list[SpendRow]:
+    """Purchases (net of returns) credited to the household the buyer belonged to on the
+    purchase date, per household, buyer and currency: before *at*, and from *since*."""
+    query = spend_statement(connection.dialect.name, settings, at, since, household_ids)
+    if query is None:
+        return []
     return [
         SpendRow(
             household_id=int(row.household),
