@@ -22,11 +22,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    DateTime,
     Float,
     Integer,
     Select,
     String,
+    case,
     cast,
+    extract,
     func,
     literal,
     or_,
@@ -142,6 +145,30 @@ def _metric_recency(settings: Settings, scope: SegmentScope) -> Select[Any]:
     return select(found.c.party_id, _days_since(scope, found.c.last_at).label("value"))
 
 
+def _days_between(scope: SegmentScope, moment: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Days (with fractions) from *moment* to ``as_of``."""
+    cut = literal(scope.as_of, DateTime)
+    if scope.dialect == "postgresql":
+        return extract("epoch", cut - moment) / 86400.0
+    return func.julianday(cut) - func.julianday(moment)
+
+
+def _metric_clv(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    """Historic plus predicted lifetime value, as :mod:`partygraph_b2c.figures` works it out."""
+    found = _customers(settings, scope)
+    model = settings.clv
+    scale = 10.0 ** MINOR_UNITS[settings.currency]
+    floor = float(model.min_tenure_days)
+    days = _days_between(scope, found.c.first_at)
+    tenure = case((days > floor, days), else_=floor)
+    lapse = scope.as_of - timedelta(days=settings.lapse_after_days)
+    factor = case((found.c.last_at <= lapse, model.lapsed_factor), else_=1.0)
+    net = cast(found.c.net, Float)
+    # aov x frequency = (net / orders) x (orders x 365.25 / tenure)
+    predicted = net * 365.25 / tenure * model.multiplier * factor
+    return select(found.c.party_id, ((net + predicted) / scale).label("value"))
+
+
 def _metric_consumer_purchases(settings: Settings, scope: SegmentScope) -> Select[Any]:
     consumer = scope.tables["participant"]
     orders = kept_orders(settings, scope.as_of)
@@ -215,6 +242,12 @@ def metrics(settings_of: Any) -> list[SegmentMetric]:
             _with(settings_of, _metric_orders),
             description="Kept purchases as purchaser (RFM frequency); customers only.",
             unit="orders",
+        ),
+        SegmentMetric(
+            "clv",
+            _with(settings_of, _metric_clv),
+            description="Lifetime value: net spend plus the predicted value; customers only.",
+            unit="reporting currency",
         ),
         SegmentMetric(
             "historic_clv",

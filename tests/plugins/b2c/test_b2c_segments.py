@@ -112,6 +112,12 @@ def test_metrics_in_sql_match_the_plugins_figures(b2c: Callable[..., Toolkit]) -
         want = {key for key in customers if OPS[op](figures[key][name], value)}
         assert want, where
         assert _sql(toolkit, where, as_of) == want, where
+    # Lifetime value, cut between two customers' values (the figures are rounded to cents).
+    values = sorted({figures[key]["clv"] for key in customers})
+    for place in (len(values) // 4, len(values) // 2, 3 * len(values) // 4):
+        cut = (values[place - 1] + values[place]) / 2
+        want = {key for key in customers if figures[key]["clv"] > cut}
+        assert _sql(toolkit, {"metric": "b2c.clv", "op": ">", "value": cut}, as_of) == want
     consumers = {key for key, found in figures.items() if found.get("consumer_purchases")}
     where = {"metric": "b2c.consumer_purchases", "op": ">=", "value": 1}
     assert _sql(toolkit, where, as_of) == consumers
