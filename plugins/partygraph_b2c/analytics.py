@@ -57,6 +57,7 @@ __all__ = [
     "audience_statement",
     "category_audience",
     "customer_rows",
+    "customer_totals",
     "customers_statement",
     "excluded_customers",
     "kept_orders",
@@ -157,21 +158,15 @@ def kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int] = ())
     return query.subquery("orders")
 
 
-def customers_statement(
-    settings: Settings,
-    cut: datetime,
-    excluded: Sequence[int] = (),
-    *,
-    keys: bool = True,
-) -> Select[Any]:
-    """One statement: every customer at *cut* with their figures and R, F, M scores.
+def customer_totals(settings: Settings, cut: datetime, excluded: Sequence[int] = ()) -> Select[Any]:
+    """Every customer at *cut* (a kept purchase) with their figures, before any scoring.
 
-    Columns: party_id, [key, name,] orders (kept), placed, gross, refunded, net (minor
-    units of the reporting currency), first_at, last_at (kept purchases), r, f, m.
+    Columns: party_id, orders (kept), placed, gross, refunded, net (minor units of the
+    reporting currency), first_at, last_at (kept purchases).
     """
     orders = kept_orders(settings, to_storage(cut), excluded)
     kept_at = case((orders.c.kept == 1, orders.c.occurred_at))
-    per = (
+    return (
         select(
             orders.c.party_id,
             func.sum(orders.c.kept).label("orders"),
@@ -184,8 +179,22 @@ def customers_statement(
         )
         .group_by(orders.c.party_id)
         .having(func.sum(orders.c.kept) > 0)
-        .subquery("customers")
     )
+
+
+def customers_statement(
+    settings: Settings,
+    cut: datetime,
+    excluded: Sequence[int] = (),
+    *,
+    keys: bool = True,
+) -> Select[Any]:
+    """One statement: every customer at *cut* with their figures and R, F, M scores.
+
+    Columns: party_id, [key, name,] orders (kept), placed, gross, refunded, net (minor
+    units of the reporting currency), first_at, last_at (kept purchases), r, f, m.
+    """
+    per = customer_totals(settings, cut, excluded).subquery("customers")
     population = func.count().over()
     last_day = func.date(per.c.last_at)
 

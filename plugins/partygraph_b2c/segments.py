@@ -4,9 +4,9 @@ The roles are those of :mod:`partygraph_b2c.roles`, with the same rules:
 ``customer`` (a kept purchase as purchaser at ``as_of``), ``lapsed_customer``,
 ``loyal_customer`` and ``consumer`` (with the purchaser as context: ``{role =
 "consumer", of = ...}`` asks for the people others bought for). The figures
-come from :func:`partygraph_b2c.analytics.customers_statement`, the statement
-the population analytics use, so a segment and ``partygraph b2c customers``
-agree. ``prospect`` is not offered: its age rule reads a free-text birth date
+come from :func:`partygraph_b2c.analytics.customer_totals`, the per-customer
+totals the population analytics score, so a segment and ``partygraph b2c
+customers`` agree. ``prospect`` is not offered: its age rule reads a free-text birth date
 that SQL cannot check the way Python does.
 
 Times follow the plugin's rules: a purchase counts from the moment it was
@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
-from partygraph_b2c.analytics import customers_statement, kept_orders
+from partygraph_b2c.analytics import customer_totals, kept_orders
 from partygraph_b2c.currencies import MINOR_UNITS
 from partygraph_b2c.settings import Settings
 from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE
@@ -50,7 +50,7 @@ ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer")
 
 def _customers(settings: Settings, scope: SegmentScope) -> Any:
     """Per customer at ``scope.as_of``: kept orders, net spend, first and last kept purchase."""
-    return customers_statement(settings, scope.as_of, keys=False).subquery("b2c_customers")
+    return customer_totals(settings, scope.as_of).subquery("b2c_customers")
 
 
 def _days_since(scope: SegmentScope, moment: ColumnElement[Any]) -> ColumnElement[Any]:
