@@ -2,12 +2,15 @@
 
 The roles are those of :mod:`partygraph_b2c.roles`, with the same rules:
 ``customer`` (a kept purchase as purchaser at ``as_of``), ``lapsed_customer``,
-``loyal_customer`` and ``consumer`` (with the purchaser as context: ``{role =
-"consumer", of = ...}`` asks for the people others bought for). The figures
-come from :func:`partygraph_b2c.analytics.customer_totals`, the per-customer
-totals the population analytics score, so a segment and ``partygraph b2c
-customers`` agree. ``prospect`` is not offered: its age rule reads a free-text birth date
-that SQL cannot check the way Python does.
+``loyal_customer``, ``consumer`` (with the purchaser as context: ``{role =
+"consumer", of = ...}`` asks for the people others bought for) and
+``prospect``. The figures come from
+:func:`partygraph_b2c.analytics.customer_totals`, the per-customer totals the
+population analytics score, so a segment and ``partygraph b2c customers`` agree.
+
+``prospect`` reads the ``birth_date`` attribute as ``YYYY-MM-DD`` (its first ten
+characters), the format the core's attribute schema checks; a value that is not
+one (stored before that check) counts as unknown, as in Python.
 
 Times follow the plugin's rules: a purchase counts from the moment it was
 placed (``occurred_at <= as_of``), a return from the moment it was made.
@@ -27,11 +30,14 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     case,
     cast,
     extract,
+    false,
     func,
     literal,
+    not_,
     or_,
     select,
 )
@@ -45,7 +51,7 @@ from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE
 __all__ = ["metrics", "predicates"]
 
 #: The roles answered in SQL, each by its own predicate.
-ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer")
+ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer", "prospect")
 
 
 def _customers(settings: Settings, scope: SegmentScope) -> Any:
@@ -127,6 +133,65 @@ def _role_consumer(settings: Settings, params: Mapping[str, Any], scope: Segment
     )
     both = named.union(users).subquery("b2c_consumers")
     return select(both.c.party_id)
+
+
+def _birth_date(scope: SegmentScope, attributes: Any) -> ColumnElement[Any]:
+    """The first ten characters of the ``birth_date`` attribute when it is a string."""
+    if scope.dialect == "postgresql":
+        text = attributes.op("->>", return_type=String)(literal("birth_date", String))
+        kind = func.jsonb_typeof(attributes.op("->")(literal("birth_date", String)))
+        found = case((kind == "string", text), else_=None)
+    else:
+        path = literal('$."birth_date"', String)
+        kind = func.json_type(attributes, path)
+        found = case((kind == "text", func.json_extract(attributes, path)), else_=None)
+    return func.substr(found, 1, 10)
+
+
+def _is_date(scope: SegmentScope, text: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``YYYY-MM-DD`` with a month 01-12 and a day 01-31."""
+    if scope.dialect == "postgresql":
+        shaped = text.regexp_match("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    else:
+        shaped = text.op("GLOB")(literal("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]", String))
+    month, day = func.substr(text, 6, 2), func.substr(text, 9, 2)
+    return and_(
+        text.is_not(None),
+        shaped,
+        month.between("01", "12"),
+        day.between("01", "31"),
+    )
+
+
+def _role_prospect(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    """People known to the system with no kept purchase and no consumption: leads."""
+    rule = settings.prospects
+    party = scope.tables["party"]
+    if not rule.enabled or not rule.kinds:
+        return select(party.c.id).where(false())
+    customers = _customers(settings, scope)
+    consumers = _role_consumer(settings, {}, scope).subquery("b2c_consuming")
+    chosen = select(party.c.id).where(
+        party.c.kind.in_(rule.kinds),
+        party.c.id.not_in(select(customers.c.party_id)),
+        party.c.id.not_in(select(consumers.c.party_id)),
+    )
+    if rule.min_age is not None:
+        # Younger than min_age <=> born after this day, min_age years before as_of
+        # (ISO dates compare as text).
+        today = scope.as_of.date()
+        cutoff = f"{today.year - rule.min_age:04d}-{today.month:02d}-{today.day:02d}"
+        born = _birth_date(scope, party.c.attributes)
+        chosen = chosen.where(not_(and_(_is_date(scope, born), born > cutoff)))
+    if rule.exclude_relationship_types:
+        edge = scope.tables["relationship"]
+        working = select(edge.c.source_id).where(
+            edge.c.type.in_(rule.exclude_relationship_types),
+            edge.c.valid_from <= scope.as_of,
+            or_(edge.c.valid_to.is_(None), edge.c.valid_to > scope.as_of),
+        )
+        chosen = chosen.where(party.c.id.not_in(working))
+    return chosen
 
 
 def _metric_orders(settings: Settings, scope: SegmentScope) -> Select[Any]:
@@ -215,6 +280,16 @@ def predicates(settings_of: Any) -> list[SegmentPredicate]:
             _with(settings_of, _role_loyal),
             description="Customers, not lapsed, meeting the loyalty rule (count or value).",
             roles={"loyal_customer"},
+            condition_params=frozenset(),
+        ),
+        SegmentPredicate(
+            "prospect",
+            _with(settings_of, _role_prospect),
+            description=(
+                "Leads: people of the configured kinds with no kept purchase and no "
+                "consumption, old enough, not in an excluding relationship."
+            ),
+            roles={"prospect"},
             condition_params=frozenset(),
         ),
         SegmentPredicate(

@@ -13,11 +13,14 @@ from b2c_records import person, purchase, refund, usage
 from partygraph import Toolkit
 
 SETTINGS = {
+    "prospects": {"exclude_relationship_types": ["works_at"]},
     "lapse_after_days": 150,
     "loyal": {"min_orders": 3, "window_days": 120, "min_clv": 150},
 }
 DATES = ("2026-01-15T00:00:00Z", "2026-06-01T00:00:00Z", "2026-09-30T12:00:00Z")
-ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer")
+ROLES = ("customer", "lapsed_customer", "loyal_customer", "consumer", "prospect")
+#: The b2b plugin brings works_at, which keeps an employee from being a lead.
+ENABLED = ("b2c", "b2b")
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,
@@ -29,11 +32,19 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _world(toolkit: Toolkit, seed: int = 11) -> list[str]:
+def _world(toolkit: Toolkit, seed: int = 11, *, employees: bool = False) -> list[str]:
     """Sixty people buying for themselves and for each other, returning, using products."""
     rng = random.Random(seed)
     keys = [f"p{index:02d}" for index in range(60)]
-    records: list[dict[str, Any]] = [person(key) for key in keys]
+    births = ("2012-06-01", "1980-02-29", "2010-01-15", "1999-12-31", "2010-06-01")
+    records: list[dict[str, Any]] = [
+        person(key, **({"birth_date": births[index % 8]} if index % 8 < len(births) else {}))
+        for index, key in enumerate(keys)
+    ]
+    records.append({"party": {"key": "shop", "kind": "organization"}})
+    for key in keys[50:56] if employees else ():
+        link = {"type": "works_at", "source": key, "target": "shop", "valid_from": "2026-03-01"}
+        records.append({"relationship": link})
     start = datetime(2025, 1, 1, tzinfo=UTC)
     refunds = []
     for index in range(150):
@@ -62,8 +73,8 @@ def _sql(toolkit: Toolkit, where: dict[str, Any], as_of: str) -> set[str]:
 
 
 def test_roles_in_sql_match_the_plugins_roles(b2c: Callable[..., Toolkit]) -> None:
-    toolkit = b2c(SETTINGS)
-    keys = _world(toolkit)
+    toolkit = b2c(SETTINGS, enabled=ENABLED)
+    keys = _world(toolkit, employees=True)
     for as_of in DATES:
         python: dict[str, set[str]] = {role: set() for role in ROLES}
         for key in keys:
@@ -75,6 +86,7 @@ def test_roles_in_sql_match_the_plugins_roles(b2c: Callable[..., Toolkit]) -> No
             assert _sql(toolkit, {"role": role, "plugin": "b2c"}, as_of) == python[role]
         assert python["lapsed_customer"] or as_of == DATES[0]
         assert python["loyal_customer"], as_of
+        assert python["prospect"], as_of
         assert python["consumer"], as_of
 
 
