@@ -11,6 +11,9 @@
   ``as_of``, e.g. ``driver_trips``) for every member of the side, and per
   incentive program ``<program>_remaining``: transactions still missing in
   the program's current period (members with activity in it).
+- Predicate ``churn_risk``: active members of a supply side whose completed
+  transactions fell, by the rule of
+  :func:`partygraph_marketplace.analytics.churn_risk`.
 - Predicate ``near_incentive``: members with activity in the current period
   of a program (``program``, or any) who are at most ``within`` (default 2)
   transactions short of its threshold. The rating condition is not part of
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, false, func, literal, or_, select, union_all
@@ -53,8 +57,8 @@ def _stages(scope: SegmentScope, side: str) -> Any:
     ).where(edge.c.type == SIDE_OF, edge.c.role == side)
 
 
-def _runs(scope: SegmentScope, side: str) -> Any:
-    """Per member of *side* at ``as_of``: platform, current status, run start, ever active."""
+def _in_force(scope: SegmentScope, side: str) -> Any:
+    """The stage of each member of *side* in force at ``as_of`` (the latest start wins)."""
     stages = _stages(scope, side).subquery(f"mp_stages_{side}")
     ranked = (
         select(
@@ -72,13 +76,19 @@ def _runs(scope: SegmentScope, side: str) -> Any:
         )
         .subquery(f"mp_ranked_{side}")
     )
+    return ranked, ranked.c.place == 1
+
+
+def _runs(scope: SegmentScope, side: str) -> Any:
+    """Per member of *side* at ``as_of``: platform, current status, run start, ever active."""
+    ranked, latest = _in_force(scope, side)
     current = select(
         ranked.c.party_id,
         ranked.c.platform_id,
         ranked.c.status.label("now"),
         ranked.c.start,
         ranked.c.status,
-    ).where(ranked.c.place == 1, ranked.c.status != "churned")
+    ).where(latest, ranked.c.status != "churned")
     run = current.cte(f"mp_run_{side}", recursive=True)
     before = _stages(scope, side).subquery(f"mp_before_{side}")
     run = run.union(
@@ -187,6 +197,32 @@ def _near(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) ->
     return select(both.c.party_id)
 
 
+def _churning(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
+    """Active members whose completed transactions fell, as ``churn_risk`` judges it."""
+    side = settings.side(params["side"]) if "side" in params else settings.default_side("supply")
+    churn = settings.churn
+    end = scope.as_of + timedelta(microseconds=1)  # an event at exactly as_of counts
+    middle = end - timedelta(weeks=churn.window_weeks)
+    start = end - timedelta(weeks=2 * churn.window_weeks)
+    counts = (
+        select(
+            _a.c.party_id,
+            func.sum(case((_a.c.occurred_at < middle, 1), else_=0)).label("before"),
+            func.sum(case((_a.c.occurred_at >= middle, 1), else_=0)).label("recent"),
+        )
+        .where(_done_on(side.name), _a.c.occurred_at >= start, _a.c.occurred_at < end)
+        .group_by(_a.c.party_id)
+        .subquery("mp_churn")
+    )
+    ranked, latest = _in_force(scope, side.name)
+    active = select(ranked.c.party_id).where(latest, ranked.c.status == "active")
+    return select(counts.c.party_id).where(
+        counts.c.before >= churn.min_trips,
+        counts.c.recent <= counts.c.before * (1 - churn.drop),
+        counts.c.party_id.in_(active),
+    )
+
+
 def _metric_name(text: str) -> str:
     """A metric name from a side, noun or program name (lower case, digits, _)."""
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "x"
@@ -237,6 +273,23 @@ def predicates(settings_of: SettingsOf) -> list[SegmentPredicate]:
                     "program": {"enum": [program.name for program in settings.programs]},
                     "within": {"type": "integer", "minimum": 1},
                 },
+                "additionalProperties": False,
+            },
+            condition_params=frozenset(),
+        )
+    )
+    supply = [side.name for side in settings.sides if side.supply]
+    found.append(
+        SegmentPredicate(
+            "churn_risk",
+            lambda params, scope: _churning(settings_of(), params, scope),
+            description=(
+                "Active members of a supply side (side, default the first) whose completed "
+                "transactions in the last churn window fell by churn.drop or more."
+            ),
+            schema={
+                "type": "object",
+                "properties": {"side": {"enum": supply}},
                 "additionalProperties": False,
             },
             condition_params=frozenset(),

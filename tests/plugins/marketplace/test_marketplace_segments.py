@@ -149,3 +149,16 @@ def test_drivers_near_an_incentive_match_a_count_of_their_trips(
             k for k, short in monthly.items() if max(short, 0) <= 8
         }
     assert len(seen) >= 3
+
+
+def test_churn_risk_matches_the_plugins_report(marketplace: Callable[..., Toolkit]) -> None:
+    toolkit = marketplace(INCENTIVES)
+    _world(toolkit)
+    plugin: Any = toolkit.plugin("marketplace")
+    flagged: set[str] = set()
+    for day in range(40, 200, 8):
+        as_of = _day(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day, hours=7))
+        want = {row["key"] for row in plugin.churn_risk(as_of, side="driver")["at_risk"]}
+        assert _sql(toolkit, {"predicate": "marketplace.churn_risk"}, as_of) == want, as_of
+        flagged |= want
+    assert flagged
