@@ -59,6 +59,7 @@ from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 __all__ = [
     "AccountStatus",
     "engaged_pairs",
+    "engagement_rows",
     "Engagement",
     "Job",
     "Named",
@@ -251,22 +252,44 @@ def _touched(accounts: bool, persons: bool, bound: Mapping[str, Any] | None = No
     )
 
 
+def _window(settings: Settings, at: datetime) -> tuple[datetime, datetime]:
+    """(start of the engagement window, start of the longest recency step) before *at*."""
+    since = at - timedelta(days=settings.engagement_window_days)
+    longest = max([settings.engagement_window_days, *(days for days, _ in settings.recency)])
+    return since, at - timedelta(days=longest)
+
+
 def engaged_pairs(settings: Settings, at: datetime) -> Select[Any]:
     """(account_id, person_id) of the stakeholders who engaged in the window ending at *at*.
 
     The same rows the snapshot counts as engaged (before any privacy exclusion),
     with *at* (naive UTC) and the window bound into the statement.
     """
-    since = at - timedelta(days=settings.engagement_window_days)
+    since, _ = _window(settings, at)
     bound = {"at": at, "horizon": since, "types": list(settings.engagement_types)}
     touched = _touched(False, False, bound)
     return select(touched.c.account_id, touched.c.person_id).distinct()
 
 
+def engagement_rows(settings: Settings, at: datetime) -> Select[Any]:
+    """Per (account, stakeholder): interactions in the window, the last one, the raw score.
+
+    The statement the snapshot reads, with *at* (naive UTC) bound into it.
+    """
+    since, horizon = _window(settings, at)
+    bound = {"at": at, "horizon": horizon, "types": list(settings.engagement_types)}
+    return _engagement_statement(settings, since, at, False, False, bound)
+
+
 def _engagement_statement(
-    settings: Settings, since: datetime, at: datetime, accounts: bool, persons: bool
+    settings: Settings,
+    since: datetime,
+    at: datetime,
+    accounts: bool,
+    persons: bool,
+    bound: Mapping[str, Any] | None = None,
 ) -> Select[Any]:
-    touched = _touched(accounts, persons)
+    touched = _touched(accounts, persons, bound)
     type_weight = case(
         {name: literal(settings.type_weight(name), Float()) for name in settings.engagement_types},
         value=touched.c.type,
@@ -728,10 +751,7 @@ def load(
     """
     connection = graph.connection
     moment = to_storage(at)
-    window = timedelta(days=settings.engagement_window_days)
-    since = moment - window
-    longest = max([settings.engagement_window_days, *(days for days, _ in settings.recency)])
-    horizon = moment - timedelta(days=longest)
+    since, horizon = _window(settings, moment)
     account_ids = sorted(set(accounts)) if accounts is not None else None
     person_ids = sorted(set(persons)) if persons is not None else None
     population = account_ids is None and person_ids is None

@@ -7,9 +7,10 @@
   ``customer_account`` (a deal won as it stood at ``as_of``, or a signed
   contract) and ``target_account`` (an open deal, or named in the config).
 - Metrics per account with a committee: ``stakeholders``,
-  ``engaged_stakeholders`` and ``coverage`` (the share of required roles held
-  by someone who engaged in the window), from the engagement rows the
-  snapshot uses (:func:`partygraph_b2b.analytics.engaged_pairs`).
+  ``engaged_stakeholders``, ``coverage`` (the share of required roles held by
+  someone who engaged in the window) and ``engagement_score`` (the account's
+  own score), from the engagement rows the snapshot reads
+  (:func:`partygraph_b2b.analytics.engaged_pairs` and ``engagement_rows``).
 - Predicate ``single_threaded``: accounts with a committee and at most
   ``max_engaged`` (default 1) engaged stakeholders.
 
@@ -26,7 +27,7 @@ from sqlalchemy import Float, Select, and_, case, cast, distinct, func, literal,
 
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
 from partygraph_b2b import tables
-from partygraph_b2b.analytics import engaged_pairs
+from partygraph_b2b.analytics import engaged_pairs, engagement_rows
 from partygraph_b2b.settings import COMMITTEE_ROLES, Settings
 from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
@@ -163,6 +164,29 @@ def _metric(column: str) -> Callable[[Settings, SegmentScope], Select[Any]]:
     return build
 
 
+def _engagement_score(settings: Settings, scope: SegmentScope) -> Select[Any]:
+    """Per account with a committee: stakeholders' weighted interactions x role weight."""
+    stakes = _stakes(scope)
+    weights = {role: literal(settings.role_weight(role), Float()) for role in COMMITTEE_ROLES}
+    weight = case(weights, value=stakes.c.role, else_=literal(0.0, Float()))
+    best = (
+        select(stakes.c.account_id, stakes.c.person_id, func.max(weight).label("weight"))
+        .group_by(stakes.c.account_id, stakes.c.person_id)
+        .subquery("b2b_weights")
+    )
+    rows = engagement_rows(settings, scope.as_of).subquery("b2b_engagement")
+    scored = best.outerjoin(
+        rows,
+        and_(rows.c.account_id == best.c.account_id, rows.c.person_id == best.c.person_id),
+    )
+    total = func.coalesce(func.sum(rows.c.raw_score * best.c.weight), 0.0)
+    return (
+        select(best.c.account_id.label("party_id"), total.label("value"))
+        .select_from(scored)
+        .group_by(best.c.account_id)
+    )
+
+
 def _coverage(settings: Settings, scope: SegmentScope) -> Select[Any]:
     threads = _threads(settings, scope)
     required = len(settings.required_roles)
@@ -232,6 +256,12 @@ def metrics(settings_of: SettingsOf) -> list[SegmentMetric]:
             bound(_metric("engaged")),
             description="Committee members who engaged in the engagement window.",
             unit="people",
+        ),
+        SegmentMetric(
+            "engagement_score",
+            bound(_engagement_score),
+            description="The account's own engagement score (recency- and type-weighted "
+            "interactions of its stakeholders x role weight).",
         ),
         SegmentMetric(
             "coverage",

@@ -114,6 +114,12 @@ def test_threading_and_coverage_match_the_plugins_figures(
         none = {k for k in with_committee if figures[k]["engaged_stakeholders"] == 0}
         where = {"predicate": "b2b.single_threaded", "params": {"max_engaged": 0}}
         assert _sql(toolkit, where, as_of) == none
+        scores = sorted({figures[k]["engagement_score"] for k in with_committee})
+        for place in (len(scores) // 3, 2 * len(scores) // 3):
+            cut = (scores[place - 1] + scores[place]) / 2
+            want = {k for k in with_committee if figures[k]["engagement_score"] > cut}
+            where = {"metric": "b2b.engagement_score", "op": ">", "value": cut}
+            assert _sql(toolkit, where, as_of) == want, (cut, as_of)
         for metric, name, op, value in (
             ("b2b.stakeholders", "stakeholders", ">=", 5),
             ("b2b.engaged_stakeholders", "engaged_stakeholders", ">=", 2),
