@@ -343,3 +343,38 @@ def test_departments_breaching_sla(world: World) -> None:
     assert "hr" in candidates
     assert "it" not in candidates
     _check(toolkit, "departments_breaching_sla", candidates, ("analytics",))
+
+
+def test_one_statement_can_use_a_plugins_sql_twice(world: World) -> None:
+    """The same role, metric or predicate twice, with other parameters: one statement."""
+    toolkit = world.toolkit
+
+    def keys(where: dict[str, Any]) -> set[str]:
+        return set(toolkit.segment({"purpose": "analytics", "where": where}, AS_OF).keys)
+
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"role": "driver", "of": {"kind": "platform"}}, {"role": "driver"}),
+        (
+            {"predicate": "marketplace.near_incentive", "params": {"within": 1}},
+            {"predicate": "marketplace.near_incentive", "params": {"within": 3}},
+        ),
+        (
+            {"metric": "b2c.recency_days", "op": ">=", "value": 30},
+            {"metric": "b2c.recency_days", "op": "<", "value": 200},
+        ),
+        (
+            {"predicate": "b2b.single_threaded", "params": {"max_engaged": 0}},
+            {"predicate": "b2b.single_threaded", "params": {"max_engaged": 2}},
+        ),
+        (
+            {"predicate": "internal.breaching_sla", "params": {"target": 0.7}},
+            {"predicate": "internal.breaching_sla", "params": {"target": 0.99, "days": 30}},
+        ),
+        ({"role": "dependent", "of": {"kind": "household"}}, {"role": "household_member"}),
+    ]
+    for first, second in pairs:
+        one, other = keys(first), keys(second)
+        assert one | other, first
+        assert keys({"all": [first, second]}) == one & other, first
+        assert keys({"any": [first, second]}) == one | other, first
+        assert keys({"all": [second, {"not": first}]}) == other - one, first

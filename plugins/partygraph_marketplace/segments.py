@@ -89,7 +89,8 @@ def _runs(scope: SegmentScope, side: str) -> Any:
         ranked.c.start,
         ranked.c.status,
     ).where(latest, ranked.c.status != "churned")
-    run = current.cte(f"mp_run_{side}", recursive=True)
+    # Unnamed: a statement may hold several of these (each gets its own name).
+    run = current.cte(recursive=True)
     before = _stages(scope, side).subquery(f"mp_before_{side}")
     run = run.union(
         select(
