@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 
 from partygraph._time import to_storage
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
@@ -100,14 +100,10 @@ def _member_role(settings: Settings, params: Mapping[str, Any], scope: SegmentSc
     return chosen
 
 
-def _households(scope: SegmentScope) -> Any:
-    return scope.tables["party"]
-
-
 def _life_stage(settings: Settings, scope: SegmentScope) -> Any:
     """Per household: current memberships and dependents (0 for households with none)."""
     members = _current_members(scope)
-    household = _households(scope)
+    household = scope.tables["party"].alias("household")
     dependent = case((_dependent(settings, scope, members), 1), else_=0)
     return (
         select(
@@ -136,9 +132,7 @@ def _spend(column: str) -> Callable[[Settings, SegmentScope], Select[Any]]:
         rows = spend_statement(scope.dialect, settings.purchases, scope.as_of, since)
         if rows is None:
             party = scope.tables["party"]
-            return select(party.c.id.label("party_id"), literal(0).label("value")).where(
-                literal(False)
-            )
+            return select(party.c.id.label("party_id"), literal(0).label("value")).where(false())
         found = rows.subquery("household_spend")
         return select(
             found.c.household.label("party_id"), func.sum(found.c[column]).label("value")
