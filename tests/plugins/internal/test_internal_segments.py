@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from internal_world import company, department, request, serves, staff
+from internal_world import company, department, employ, handoff, person, request, serves, staff
 
 from partygraph import Toolkit
 
@@ -99,3 +99,85 @@ def test_departments_breaching_sla_match_the_service_level_report(
     default = {"predicate": "internal.breaching_sla"}
     explicit = {"predicate": "internal.breaching_sla", "params": {"days": 90, "target": 0.95}}
     assert _sql(toolkit, default, DATES[1]) == _sql(toolkit, explicit, DATES[1])
+
+
+ROLE_DATES = ("2026-02-01T00:00:00Z", "2026-04-20T10:00:00Z", "2026-07-01T00:00:00Z")
+
+
+def _usage(who: str, at: datetime) -> dict[str, Any]:
+    return {
+        "interaction": {
+            "type": "crm_usage",
+            "occurred_at": _day(at),
+            "participants": [{"party": who, "role": "user"}],
+            "payload": {"records_created": 1},
+        }
+    }
+
+
+def _role_world(toolkit: Toolkit, seed: int = 4) -> list[str]:
+    """Departments serving by declaration, people moving between them, requests, hand-offs."""
+    rng = random.Random(seed)
+    teams = ("it", "hr", "sales", "marketing", "finance", "crm")
+    records: list[dict[str, Any]] = [company()]
+    records += [department(key, key.title()) for key in teams]
+    records += [
+        serves("it", "acme", "2025-06-01"),
+        serves("hr", "sales", "2025-06-01", until="2026-03-01"),
+        serves("hr", "finance", "2026-03-01"),
+        serves("finance", "marketing", "2025-06-01", until="2026-05-01"),
+        serves("finance", "acme", "2026-05-01"),
+    ]
+    people = [f"emp{index:02d}" for index in range(24)]
+    for index, key in enumerate(people):
+        records.append(person(key, key.title()))
+        first = teams[index % 5]
+        if index % 4 == 0:  # moves on 2026-03-01
+            records.append(employ(key, first, "2025-01-01", until="2026-03-01"))
+            records.append(employ(key, teams[(index + 1) % 5], "2026-03-01"))
+        else:
+            records.append(employ(key, first, "2025-01-01"))
+    start = datetime(2025, 9, 1, tzinfo=UTC)
+    for _ in range(60):
+        opened = start + timedelta(days=rng.uniform(0, 300))
+        provider = rng.choice(("it", "hr", "finance"))
+        requester = rng.choice([*people, "sales"])
+        assignee = rng.choice([None, *people[:8]])
+        records.append(request(requester, provider, _day(opened), "access", assignee=assignee))
+    for _ in range(20):
+        when = start + timedelta(days=rng.uniform(0, 300))
+        sender, receiver = rng.sample([*people[:10], "marketing", "sales"], 2)
+        records.append(handoff(sender, receiver, _day(when), rng.choice(("accepted", "pending"))))
+    toolkit.write(records)
+    toolkit.write([_usage(key, start + timedelta(days=rng.uniform(0, 300))) for key in people[:12]])
+    return [*teams, *people]
+
+
+def test_internal_roles_in_sql_match_the_plugins_roles(
+    internal_toolkit: Callable[..., Toolkit],
+) -> None:
+    toolkit = internal_toolkit({"crm_owner": "crm", "activity_window_days": 120})
+    keys = _role_world(toolkit)
+    for as_of in ROLE_DATES:
+        python: dict[str, set[tuple[str, str]]] = {
+            "internal_customer": set(),
+            "internal_supplier": set(),
+        }
+        for key in keys:
+            for found in toolkit.roles(key, as_of=as_of):
+                if found.plugin == "internal":
+                    assert found.context is not None
+                    python[found.role].add((key, found.context.key))
+        for role, pairs in python.items():
+            assert pairs, (role, as_of)
+            want = {key for key, _ in pairs}
+            assert _sql(toolkit, {"role": role}, as_of) == want, (role, as_of)
+            for other in ("it", "sales", "acme", "crm", "emp03"):
+                want = {key for key, context in pairs if context == other}
+                of = {"attribute": "code", "value": other}
+                toolkit.upsert_party(other, _kind(other), attributes={"code": other})
+                assert _sql(toolkit, {"role": role, "of": of}, as_of) == want, (role, other)
+
+
+def _kind(key: str) -> str:
+    return {"acme": "organization"}.get(key, "person" if key.startswith("emp") else "department")
