@@ -11,12 +11,17 @@
   of returns credited to the household the buyer belonged to, from the
   statement the roll-ups use, :func:`partygraph_household.queries.spend_statement`).
 
-Not offered: ``household_influencer`` (it weighs who bought what for whom in a
-window, per household) and ``customer_household`` (it asks every plugin's
-roles); a segment can say the latter itself: households with a current member
-who is a customer. The figures count every current member; the roll-ups leave
-out members a privacy plugin excludes from aggregation, and the segment's own
-privacy check applies to its members (the households).
+``household_influencer`` (bought nothing in the ``recent_days``, but other
+members bought for them: named consumer, or using what they bought) shares its
+statements with the roles (:func:`partygraph_household.queries.influence_statement`
+and ``usage_influence_statement``), correlated to each current membership.
+
+Not offered: ``customer_household`` (it asks every plugin's roles); a segment
+can say it itself: households with a current member who is a customer.
+
+The figures count every current member; the roll-ups leave out members a
+privacy plugin excludes from aggregation, and the segment's own privacy check
+applies to its members (the households).
 """
 
 from __future__ import annotations
@@ -29,14 +34,20 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, 
 
 from partygraph._time import to_storage
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
-from partygraph_household.queries import attribute_text, spend_statement
+from partygraph_household.queries import (
+    attribute_text,
+    influence_statement,
+    own_purchase_conditions,
+    spend_statement,
+    usage_influence_statement,
+)
 from partygraph_household.settings import Settings
 from partygraph_household.vocabulary import HEAD, HOUSEHOLD, MEMBER_OF
 
 __all__ = ["metrics", "predicates"]
 
 SettingsOf = Callable[[], Settings]
-ROLES = ("household_member", "head_of_household", "dependent")
+ROLES = ("household_member", "head_of_household", "dependent", "household_influencer")
 _ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _SQLITE_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 
@@ -87,6 +98,25 @@ def _dependent(settings: Settings, scope: SegmentScope, members: Any) -> ColumnE
     )
 
 
+def _influencer(settings: Settings, scope: SegmentScope, members: Any) -> ColumnElement[bool]:
+    """Bought nothing in the recent window, but other members bought for this member then."""
+    purchases = settings.purchases
+    since = scope.as_of - timedelta(days=settings.recent_days)
+    person, household = members.c.person_id, members.c.household_id
+    named = influence_statement(purchases, person, household, since, scope.as_of)
+    used = usage_influence_statement(
+        scope.dialect, purchases, person, household, since, scope.as_of
+    )
+    ways = [found.exists() for found in (named, used) if found is not None]
+    if not ways:
+        return false()
+    taking_part = scope.tables["participant"].alias("household_own")
+    bought = select(literal(1)).where(
+        *own_purchase_conditions(purchases, taking_part, person, since, scope.as_of)
+    )
+    return and_(or_(*ways), ~bought.exists())
+
+
 def _member_role(settings: Settings, params: Mapping[str, Any], scope: SegmentScope) -> Any:
     members = _current_members(scope)
     chosen = select(members.c.person_id)
@@ -95,6 +125,8 @@ def _member_role(settings: Settings, params: Mapping[str, Any], scope: SegmentSc
         chosen = chosen.where(members.c.role == HEAD)
     elif role == "dependent":
         chosen = chosen.where(_dependent(settings, scope, members))
+    elif role == "household_influencer":
+        chosen = chosen.where(_influencer(settings, scope, members))
     if "of" in params:
         chosen = chosen.where(members.c.household_id.in_(scope.members(params["of"])))
     return chosen

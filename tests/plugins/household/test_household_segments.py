@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from household_world import purchase, refund
+from household_world import purchase, refund, usage
 
 from partygraph import Toolkit
 
 DATES = ("2024-03-09T12:00:00Z", "2025-06-01T00:00:00Z", "2026-02-01T00:00:00Z")
-ROLES = ("household_member", "head_of_household", "dependent")
+ROLES = ("household_member", "head_of_household", "dependent", "household_influencer")
 OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "=": operator.eq, ">": operator.gt}
 
 
@@ -56,12 +56,21 @@ def _world(toolkit: Toolkit, seed: int = 3) -> tuple[list[str], list[str]]:
             records.append({"relationship": moved})
         else:
             records.append({"relationship": link})
+    buyers = people[:20]  # the others buy nothing: some of them are bought for
     for index in range(80):
-        buyer = rng.choice(people)
+        number = rng.randrange(len(buyers))
+        buyer = buyers[number]
         when = datetime(2021, 1, 1, tzinfo=UTC) + timedelta(days=rng.uniform(0, 1800))
         order = f"o{index}"
         price = float(rng.choice((12, 30, 75)))
-        records.append(purchase(buyer, _day(when), [("SKU", "toys", 1, price)], order=order))
+        # Mostly for people who started in the buyer's household.
+        kin = [key for n, key in enumerate(people) if n % len(homes) == number % len(homes)]
+        others = rng.sample([key for key in kin if key != buyer], rng.choice((0, 1, 1, 2)))
+        lines = [("SKU", "toys", 1, price)]
+        records.append(purchase(buyer, _day(when), lines, order=order, consumers=others))
+        if rng.random() < 0.4:
+            user = rng.choice(kin)
+            records.append(usage(user, _day(when + timedelta(days=rng.uniform(1, 90))), order))
         if rng.random() < 0.15:
             records.append(refund(buyer, _day(when + timedelta(days=3)), order, price / 2))
     toolkit.write(records)
@@ -94,6 +103,7 @@ def test_roles_in_sql_match_the_plugins_roles(
             want = {key for key, home in python[role] if home in chosen}
             assert _sql(toolkit, {"role": role, "of": of}, as_of) == want, (role, as_of)
         assert python["dependent"], as_of
+        assert python["household_influencer"] or as_of == DATES[0], as_of
 
 
 def test_figures_in_sql_match_the_plugins_figures(
