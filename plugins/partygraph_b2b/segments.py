@@ -36,7 +36,7 @@ __all__ = ["metrics", "predicates"]
 SettingsOf = Callable[[], Settings]
 _OF = {
     "type": "object",
-    "properties": {"role": {"type": "string"}, "of": {"type": "object"}},
+    "properties": {"role": {"enum": list(COMMITTEE_ROLES)}, "of": {"type": "object"}},
     "additionalProperties": False,
 }
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from b2b_world import touch
 
-from partygraph import Toolkit
+from partygraph import Toolkit, ValidationError
 from partygraph_b2b.settings import COMMITTEE_ROLES
 
 DATES = ("2026-02-01T00:00:00Z", "2026-05-01T00:00:00Z", "2026-08-15T00:00:00Z")
@@ -151,3 +152,20 @@ def test_a_won_deal_makes_a_customer_account_from_that_day(
     assert _sql(toolkit, {"role": "target_account"}, "2026-03-01T00:00:00Z") == {"acme"}
     assert _sql(toolkit, {"role": "customer_account"}, "2026-05-01T00:00:00Z") == {"acme"}
     assert _sql(toolkit, {"role": "customer_account"}, "2026-07-01T00:00:00Z") == set()
+
+
+def test_predicate_parameters_are_checked_with_their_path(
+    b2b_toolkit: Callable[..., Toolkit],
+) -> None:
+    toolkit = b2b_toolkit()
+    bad = [
+        ({"predicate": "b2b.committee_role", "params": {"role": "ceo"}}, "/where/params/role"),
+        (
+            {"predicate": "b2b.single_threaded", "params": {"max_engaged": -1}},
+            "/where/params/max_engaged",
+        ),
+        ({"role": "economic_buyer", "of": {"kind": "nope"}}, "/where/of/kind"),
+    ]
+    for where, pointer in bad:
+        with pytest.raises(ValidationError, match=pointer):
+            toolkit.segment({"purpose": "sales", "where": where})
