@@ -58,6 +58,8 @@ from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [
     "AccountStatus",
+    "engaged_pairs",
+    "engagement_rows",
     "Engagement",
     "Job",
     "Named",
@@ -198,24 +200,33 @@ def _stakes_statement(accounts: bool, persons: bool, detail: bool) -> Select[Any
     return query
 
 
-def _touched(accounts: bool, persons: bool) -> Any:
+def _touched(accounts: bool, persons: bool, bound: Mapping[str, Any] | None = None) -> Any:
     """(account, stakeholder, interaction) rows within ``[:horizon, :at)``, deduplicated.
 
     An interaction that names accounts (participants in role ``account``) counts
     for those only: the left join finds them with the participant table's
-    primary key (interaction id first).
+    primary key (interaction id first). With *bound* (``at``, ``horizon``,
+    ``types``), the values travel with the statement as unique parameters, so
+    it can be embedded in a larger one (a segment).
     """
+
+    def value(name: str, expanding: bool = False) -> Any:
+        if bound is None:
+            return bindparam(name, expanding=expanding)
+        return bindparam(name, bound[name], unique=True, expanding=expanding)
+
+    at = value("at")
     stake = _rel.alias("stake")
     part = _part.alias("touch")
     named = _part.alias("named")
     conditions = [
         stake.c.type == "stakeholder_of",
-        stake.c.valid_from <= bindparam("at"),
-        or_(stake.c.valid_to.is_(None), stake.c.valid_to > bindparam("at")),
-        _in(part.c.type, "types"),
+        stake.c.valid_from <= at,
+        or_(stake.c.valid_to.is_(None), stake.c.valid_to > at),
+        part.c.type.in_(value("types", expanding=True)),
         part.c.role != ACCOUNT_ROLE,
-        part.c.occurred_at >= bindparam("horizon"),
-        part.c.occurred_at < bindparam("at"),
+        part.c.occurred_at >= value("horizon"),
+        part.c.occurred_at < at,
         or_(named.c.party_id.is_(None), named.c.party_id == stake.c.target_id),
     ]
     if accounts:
@@ -241,10 +252,44 @@ def _touched(accounts: bool, persons: bool) -> Any:
     )
 
 
+def _window(settings: Settings, at: datetime) -> tuple[datetime, datetime]:
+    """(start of the engagement window, start of the longest recency step) before *at*."""
+    since = at - timedelta(days=settings.engagement_window_days)
+    longest = max([settings.engagement_window_days, *(days for days, _ in settings.recency)])
+    return since, at - timedelta(days=longest)
+
+
+def engaged_pairs(settings: Settings, at: datetime) -> Select[Any]:
+    """(account_id, person_id) of the stakeholders who engaged in the window ending at *at*.
+
+    The same rows the snapshot counts as engaged (before any privacy exclusion),
+    with *at* (naive UTC) and the window bound into the statement.
+    """
+    since, _ = _window(settings, at)
+    bound = {"at": at, "horizon": since, "types": list(settings.engagement_types)}
+    touched = _touched(False, False, bound)
+    return select(touched.c.account_id, touched.c.person_id).distinct()
+
+
+def engagement_rows(settings: Settings, at: datetime) -> Select[Any]:
+    """Per (account, stakeholder): interactions in the window, the last one, the raw score.
+
+    The statement the snapshot reads, with *at* (naive UTC) bound into it.
+    """
+    since, horizon = _window(settings, at)
+    bound = {"at": at, "horizon": horizon, "types": list(settings.engagement_types)}
+    return _engagement_statement(settings, since, at, False, False, bound)
+
+
 def _engagement_statement(
-    settings: Settings, since: datetime, at: datetime, accounts: bool, persons: bool
+    settings: Settings,
+    since: datetime,
+    at: datetime,
+    accounts: bool,
+    persons: bool,
+    bound: Mapping[str, Any] | None = None,
 ) -> Select[Any]:
-    touched = _touched(accounts, persons)
+    touched = _touched(accounts, persons, bound)
     type_weight = case(
         {name: literal(settings.type_weight(name), Float()) for name in settings.engagement_types},
         value=touched.c.type,
@@ -706,10 +751,7 @@ def load(
     """
     connection = graph.connection
     moment = to_storage(at)
-    window = timedelta(days=settings.engagement_window_days)
-    since = moment - window
-    longest = max([settings.engagement_window_days, *(days for days, _ in settings.recency)])
-    horizon = moment - timedelta(days=longest)
+    since, horizon = _window(settings, moment)
     account_ids = sorted(set(accounts)) if accounts is not None else None
     person_ids = sorted(set(persons)) if persons is not None else None
     population = account_ids is None and person_ids is None

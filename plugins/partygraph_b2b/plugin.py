@@ -34,6 +34,7 @@ from partygraph_b2b.settings import Settings
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
+    from partygraph.segments import SegmentMetric, SegmentPredicate
     from partygraph_b2b.analytics import Snapshot
 
 __all__ = ["B2BPlugin"]
@@ -245,6 +246,18 @@ class B2BPlugin:
         if party.kind == "organization":
             return roles.account_roles(snapshot, party)
         return roles.person_roles(snapshot, party)
+
+    @hookimpl
+    def partygraph_segment_predicates(self) -> Iterable[SegmentPredicate]:
+        from partygraph_b2b import segments
+
+        return segments.predicates(lambda: self.settings)
+
+    @hookimpl
+    def partygraph_segment_metrics(self) -> Iterable[SegmentMetric]:
+        from partygraph_b2b import segments
+
+        return segments.metrics(lambda: self.settings)
 
     @hookimpl
     def partygraph_view_section(

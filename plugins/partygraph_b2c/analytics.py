@@ -57,8 +57,10 @@ __all__ = [
     "audience_statement",
     "category_audience",
     "customer_rows",
+    "customer_totals",
     "customers_statement",
     "excluded_customers",
+    "kept_orders",
     "score",
 ]
 
@@ -105,14 +107,15 @@ def _excluding(column: ColumnElement[Any], excluded: Sequence[int]) -> ColumnEle
     return column.not_in(values)
 
 
-def _kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int]) -> Any:
+def kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int] = ()) -> Any:
     """Every purchase placed by *cut* with its purchaser, whether it is kept, and its value.
 
     Columns: party_id, interaction_id, occurred_at, kept (1/0), gross, refunded, net --
     amounts in minor units of the reporting currency.
     """
     buyer = participant_table.alias("buyer")
-    until: BindParameter[datetime] = bindparam("cut", cut)
+    # Unique: a segment may embed several of these selects in one statement.
+    until: BindParameter[datetime] = bindparam("cut", cut, unique=True)
     refunded = (
         select(
             _refund.c.order_interaction_id.label("order_ref"),
@@ -155,21 +158,15 @@ def _kept_orders(settings: Settings, cut: datetime, excluded: Sequence[int]) -> 
     return query.subquery("orders")
 
 
-def customers_statement(
-    settings: Settings,
-    cut: datetime,
-    excluded: Sequence[int] = (),
-    *,
-    keys: bool = True,
-) -> Select[Any]:
-    """One statement: every customer at *cut* with their figures and R, F, M scores.
+def customer_totals(settings: Settings, cut: datetime, excluded: Sequence[int] = ()) -> Select[Any]:
+    """Every customer at *cut* (a kept purchase) with their figures, before any scoring.
 
-    Columns: party_id, [key, name,] orders (kept), placed, gross, refunded, net (minor
-    units of the reporting currency), first_at, last_at (kept purchases), r, f, m.
+    Columns: party_id, orders (kept), placed, gross, refunded, net (minor units of the
+    reporting currency), first_at, last_at (kept purchases).
     """
-    orders = _kept_orders(settings, to_storage(cut), excluded)
+    orders = kept_orders(settings, to_storage(cut), excluded)
     kept_at = case((orders.c.kept == 1, orders.c.occurred_at))
-    per = (
+    return (
         select(
             orders.c.party_id,
             func.sum(orders.c.kept).label("orders"),
@@ -182,8 +179,22 @@ def customers_statement(
         )
         .group_by(orders.c.party_id)
         .having(func.sum(orders.c.kept) > 0)
-        .subquery("customers")
     )
+
+
+def customers_statement(
+    settings: Settings,
+    cut: datetime,
+    excluded: Sequence[int] = (),
+    *,
+    keys: bool = True,
+) -> Select[Any]:
+    """One statement: every customer at *cut* with their figures and R, F, M scores.
+
+    Columns: party_id, [key, name,] orders (kept), placed, gross, refunded, net (minor
+    units of the reporting currency), first_at, last_at (kept purchases), r, f, m.
+    """
+    per = customer_totals(settings, cut, excluded).subquery("customers")
     population = func.count().over()
     last_day = func.date(per.c.last_at)
 
@@ -434,7 +445,7 @@ def audience_statement(
     Ranked like ``top_categories``: by the configured measure, then spend, orders,
     quantity, and the category's name.
     """
-    orders = _kept_orders(settings, to_storage(cut), excluded)
+    orders = kept_orders(settings, to_storage(cut), excluded)
     factor = _factor(settings, orders.c.currency)
     spend = func.sum(_convert(_category.c.amount_minor, factor))
     per = (

@@ -30,8 +30,9 @@ from partygraph import (
 from partygraph._time import parse_time, utcnow
 from partygraph.reading import party_from_row
 from partygraph.schemas import load_schema
+from partygraph.segments import SegmentMetric, SegmentPredicate
 from partygraph.storage.tables import participant_table, party_table
-from partygraph_b2c import analytics, figures, tables
+from partygraph_b2c import analytics, figures, segments, tables
 from partygraph_b2c.currencies import from_minor
 from partygraph_b2c.history import History, has_excluding_relationship, load_history
 from partygraph_b2c.ingest import Derived, check_batch, record_batch
@@ -257,6 +258,14 @@ class B2CPlugin:
             return None
         categories, _ = self._categories(graph, history, self.settings.preferences.top_n)
         return figures.metrics(history, self._rfm_of(graph, history), categories)
+
+    @hookimpl
+    def partygraph_segment_predicates(self) -> Iterable[SegmentPredicate]:
+        return segments.predicates(lambda: self.settings)
+
+    @hookimpl
+    def partygraph_segment_metrics(self) -> Iterable[SegmentMetric]:
+        return segments.metrics(lambda: self.settings)
 
     @hookimpl
     def partygraph_view_section(

@@ -30,6 +30,7 @@ from partygraph_household.vocabulary import HOUSEHOLD, MEMBER_OF
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
+    from partygraph.segments import SegmentMetric, SegmentPredicate
 
 __all__ = ["HouseholdPlugin"]
 
@@ -119,6 +120,18 @@ class HouseholdPlugin:
         if party.kind == "person":
             return list(person_roles(party, as_of, graph, self.settings))
         return None
+
+    @hookimpl
+    def partygraph_segment_predicates(self) -> Iterable[SegmentPredicate]:
+        from partygraph_household import segments
+
+        return segments.predicates(lambda: self.settings)
+
+    @hookimpl
+    def partygraph_segment_metrics(self) -> Iterable[SegmentMetric]:
+        from partygraph_household import segments
+
+        return segments.metrics(lambda: self.settings)
 
     @hookimpl
     def partygraph_view_section(

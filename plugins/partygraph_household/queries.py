@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import (
     Connection,
     Float,
+    Select,
     String,
     Text,
     and_,
@@ -54,15 +55,20 @@ __all__ = [
     "HoldingRow",
     "MemberRow",
     "SpendRow",
+    "attribute_text",
     "categories",
     "holdings",
     "households",
     "influence",
+    "influence_statement",
     "memberships",
+    "own_purchase_conditions",
     "own_purchases",
     "spend",
+    "spend_statement",
     "unhoused_with_address",
     "usage_influence",
+    "usage_influence_statement",
     "without_jit",
 ]
 
@@ -233,6 +239,11 @@ class _Json:
             else_=literal("[]"),
         )
         return func.json_each(source).table_valued(column("value")).alias(name)
+
+
+def attribute_text(dialect: str, document: Any, key: str) -> ColumnElement[Any]:
+    """``document[key]`` when it is a JSON string, else NULL."""
+    return _Json(dialect).text(document, key)
 
 
 class Payloads:
@@ -462,19 +473,22 @@ def _credited(household_ids: Collection[int] | None) -> tuple[Any, Any, Any, lis
     return part, member, inter, [joined, *conditions]
 
 
-def spend(
-    connection: Connection,
+def spend_statement(
+    dialect: str,
     settings: PurchaseSettings,
     at: datetime,
     since: datetime,
     household_ids: Collection[int] | None = None,
-) -> list[SpendRow]:
-    """Purchases (net of returns) credited to the household the buyer belonged to on the
-    purchase date, per household, buyer and currency: before *at*, and from *since*."""
+) -> Select[Any] | None:
+    """The statement behind :func:`spend` (None when no purchase type is configured).
+
+    Columns: household, party, currency, purchases, amount, first, last,
+    recent_purchases, recent_amount. Every value is bound, so segments embed it.
+    """
     kinds = (*settings.types, *settings.return_types)
     if not kinds or not settings.buyer_roles:
-        return []
-    payloads = Payloads(connection.dialect.name, settings)
+        return None
+    payloads = Payloads(dialect, settings)
     part, member, inter, (joined, *conditions) = _credited(household_ids)
     is_return = _one_of(part.c.type, settings.return_types or ("",))
     is_purchase = _one_of(part.c.type, settings.types or ("",))
@@ -523,6 +537,21 @@ def spend(
         ),
         func.sum(case((values.c.recent, values.c.amount), else_=0.0)).label("recent_amount"),
     ).group_by(values.c.household, values.c.party, values.c.currency)
+    return query
+
+
+def spend(
+    connection: Connection,
+    settings: PurchaseSettings,
+    at: datetime,
+    since: datetime,
+    household_ids: Collection[int] | None = None,
+) -> list[SpendRow]:
+    """Purchases (net of returns) credited to the household the buyer belonged to on the
+    purchase date, per household, buyer and currency: before *at*, and from *since*."""
+    query = spend_statement(connection.dialect.name, settings, at, since, household_ids)
+    if query is None:
+        return []
     return [
         SpendRow(
             household_id=int(row.household),
@@ -656,23 +685,18 @@ def holdings(
 # -- influence -----------------------------------------------------------------------------
 
 
-def influence(
-    connection: Connection,
-    settings: PurchaseSettings,
-    person_id: int,
-    household_id: int,
-    since: datetime,
-    at: datetime,
-) -> list[tuple[int, datetime]]:
-    """Purchases between *since* and *at* made by another member of the household for this
-    person (a consumer role), both being members on the purchase date: ``(id, when)``."""
+def influence_statement(
+    settings: PurchaseSettings, person: Any, household: Any, since: datetime, at: datetime
+) -> Select[Any] | None:
+    """The statement behind :func:`influence`; *person* and *household* are ids or columns
+    (a segment correlates them to its memberships). None when nothing can match."""
     if not settings.consumer_roles or not settings.types or not settings.buyer_roles:
-        return []
+        return None
     consumer = _CONSUMER
     buyer = _BUYER
     consumer_member = _CONSUMER_MEMBERSHIP
     buyer_member = _BUYER_MEMBERSHIP
-    query = (
+    return (
         select(consumer.c.interaction_id, consumer.c.occurred_at)
         .select_from(
             consumer.join(
@@ -688,7 +712,7 @@ def influence(
                 and_(
                     consumer_member.c.source_id == consumer.c.party_id,
                     consumer_member.c.type == MEMBER_OF,
-                    consumer_member.c.target_id == household_id,
+                    consumer_member.c.target_id == household,
                     _covers(consumer_member, consumer.c.occurred_at),
                 ),
             )
@@ -697,21 +721,37 @@ def influence(
                 and_(
                     buyer_member.c.source_id == buyer.c.party_id,
                     buyer_member.c.type == MEMBER_OF,
-                    buyer_member.c.target_id == household_id,
+                    buyer_member.c.target_id == household,
                     _covers(buyer_member, buyer.c.occurred_at),
                 ),
             )
         )
         .where(
-            consumer.c.party_id == person_id,
+            consumer.c.party_id == person,
             _one_of(consumer.c.type, settings.types),
             _one_of(consumer.c.role, settings.consumer_roles),
             consumer.c.occurred_at >= to_storage(since),
             consumer.c.occurred_at < to_storage(at),
         )
         .distinct()
-        .order_by(consumer.c.occurred_at, consumer.c.interaction_id)
     )
+
+
+def influence(
+    connection: Connection,
+    settings: PurchaseSettings,
+    person_id: int,
+    household_id: int,
+    since: datetime,
+    at: datetime,
+) -> list[tuple[int, datetime]]:
+    """Purchases between *since* and *at* made by another member of the household for this
+    person (a consumer role), both being members on the purchase date: ``(id, when)``."""
+    statement = influence_statement(settings, person_id, household_id, since, at)
+    if statement is None:
+        return []
+    consumer = _CONSUMER
+    query = statement.order_by(consumer.c.occurred_at, consumer.c.interaction_id)
     found = []
     for row in connection.execute(query):
         when = from_storage(row.occurred_at)
@@ -720,25 +760,24 @@ def influence(
     return found
 
 
-def usage_influence(
-    connection: Connection,
+def usage_influence_statement(
+    dialect: str,
     settings: PurchaseSettings,
-    person_id: int,
-    household_id: int,
+    person: Any,
+    household: Any,
     since: datetime,
     at: datetime,
-) -> list[tuple[int, datetime, int]]:
-    """Uses between *since* and *at*, by this person, of products another member of the
-    household bought (the use names the purchase's order), both being members at the
-    time: ``(use id, when, purchase id)``."""
+) -> Select[Any] | None:
+    """The statement behind :func:`usage_influence`; *person* and *household* are ids or
+    columns. None when nothing can match."""
     if not (settings.usage_types and settings.usage_roles and settings.order_field):
-        return []
+        return None
     if not settings.types or not settings.buyer_roles:
-        return []
-    json_ = _Json(connection.dialect.name)
+        return None
+    json_ = _Json(dialect)
     user, used, user_member = _USER, _USED, _USER_MEMBERSHIP
     buyer, buyer_member, bought = _BUYER, _BUYER_MEMBERSHIP, _BOUGHT
-    query = (
+    return (
         select(user.c.interaction_id, user.c.occurred_at, buyer.c.interaction_id.label("bought"))
         .select_from(
             user.join(used, used.c.id == user.c.interaction_id)
@@ -747,14 +786,14 @@ def usage_influence(
                 and_(
                     user_member.c.source_id == user.c.party_id,
                     user_member.c.type == MEMBER_OF,
-                    user_member.c.target_id == household_id,
+                    user_member.c.target_id == household,
                     _covers(user_member, user.c.occurred_at),
                 ),
             )
             .join(
                 buyer_member,
                 and_(
-                    buyer_member.c.target_id == household_id,
+                    buyer_member.c.target_id == household,
                     buyer_member.c.type == MEMBER_OF,
                     buyer_member.c.source_id != user.c.party_id,
                 ),
@@ -779,15 +818,33 @@ def usage_influence(
             )
         )
         .where(
-            user.c.party_id == person_id,
+            user.c.party_id == person,
             _one_of(user.c.type, settings.usage_types),
             _one_of(user.c.role, settings.usage_roles),
             user.c.occurred_at >= to_storage(since),
             user.c.occurred_at < to_storage(at),
         )
         .distinct()
-        .order_by(user.c.occurred_at, user.c.interaction_id)
     )
+
+
+def usage_influence(
+    connection: Connection,
+    settings: PurchaseSettings,
+    person_id: int,
+    household_id: int,
+    since: datetime,
+    at: datetime,
+) -> list[tuple[int, datetime, int]]:
+    """Uses between *since* and *at*, by this person, of products another member of the
+    household bought (the use names the purchase's order), both being members at the
+    time: ``(use id, when, purchase id)``."""
+    dialect = connection.dialect.name
+    statement = usage_influence_statement(dialect, settings, person_id, household_id, since, at)
+    if statement is None:
+        return []
+    user = _USER
+    query = statement.order_by(user.c.occurred_at, user.c.interaction_id)
     found = []
     for row in connection.execute(query):
         when = from_storage(row.occurred_at)
@@ -807,13 +864,22 @@ def own_purchases(
     if not settings.types or not settings.buyer_roles:
         return 0
     query = select(func.count(func.distinct(_part.c.interaction_id))).where(
-        _part.c.party_id == person_id,
-        _one_of(_part.c.type, settings.types),
-        _one_of(_part.c.role, settings.buyer_roles),
-        _part.c.occurred_at >= to_storage(since),
-        _part.c.occurred_at < to_storage(at),
+        *own_purchase_conditions(settings, _part, person_id, since, at)
     )
     return int(connection.execute(query).scalar_one())
+
+
+def own_purchase_conditions(
+    settings: PurchaseSettings, part: Any, person: Any, since: datetime, at: datetime
+) -> list[ColumnElement[bool]]:
+    """*part* (a participant table) is *person* buying between *since* and *at*."""
+    return [
+        part.c.party_id == person,
+        _one_of(part.c.type, settings.types),
+        _one_of(part.c.role, settings.buyer_roles),
+        part.c.occurred_at >= to_storage(since),
+        part.c.occurred_at < to_storage(at),
+    ]
 
 
 # -- address suggestions -----------------------------------------------------------------------

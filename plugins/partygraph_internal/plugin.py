@@ -33,6 +33,7 @@ from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
+    from partygraph.segments import SegmentMetric, SegmentPredicate
 
 __all__ = ["InternalPlugin"]
 
@@ -231,6 +232,18 @@ class InternalPlugin:
                     round(int(used.filled or 0) / expected, 4) if expected else None
                 )
         return figures or None
+
+    @hookimpl
+    def partygraph_segment_predicates(self) -> Iterable[SegmentPredicate]:
+        from partygraph_internal import segments
+
+        return segments.predicates(lambda: self.settings)
+
+    @hookimpl
+    def partygraph_segment_metrics(self) -> Iterable[SegmentMetric]:
+        from partygraph_internal import segments
+
+        return segments.metrics(lambda: self.settings)
 
     @hookimpl
     def partygraph_view_section(

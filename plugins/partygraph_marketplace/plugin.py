@@ -35,6 +35,7 @@ from partygraph_marketplace.settings import Settings, Side
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
+    from partygraph.segments import SegmentMetric, SegmentPredicate
 
 __all__ = ["MarketplacePlugin"]
 
@@ -135,6 +136,18 @@ class MarketplacePlugin:
         self, party: Party, as_of: datetime, graph: GraphReader
     ) -> Iterable[RoleAssignment]:
         return parties.roles(self.settings, party, as_of, graph)
+
+    @hookimpl
+    def partygraph_segment_predicates(self) -> Iterable[SegmentPredicate]:
+        from partygraph_marketplace import segments
+
+        return segments.predicates(lambda: self.settings)
+
+    @hookimpl
+    def partygraph_segment_metrics(self) -> Iterable[SegmentMetric]:
+        from partygraph_marketplace import segments
+
+        return segments.metrics(lambda: self.settings)
 
     @hookimpl
     def partygraph_view_section(

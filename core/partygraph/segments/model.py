@@ -9,7 +9,7 @@ lifetime value" -- as :class:`SegmentPredicate` and :class:`SegmentMetric`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,11 @@ class SegmentScope:
         return self.compile_condition(condition, f"{self.pointer}/params/{name}")
 
 
+def _names(values: Iterable[str]) -> frozenset[str]:
+    """A typed converter (``converter=frozenset`` leaves mypy an unsolved type variable)."""
+    return frozenset(values)
+
+
 #: Builds a predicate's SQL: ``(params, scope) -> SELECT party_id``.
 PredicateBuilder = Callable[[Mapping[str, Any], SegmentScope], Select[Any]]
 #: Builds a metric's SQL: ``scope -> SELECT party_id, value``.
@@ -79,8 +84,8 @@ class SegmentPredicate:
     build: PredicateBuilder = attrs.field(repr=False)
     description: str = ""
     schema: Mapping[str, Any] = attrs.field(factory=lambda: {"type": "object"})
-    roles: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    condition_params: frozenset[str] = attrs.field(default=frozenset({"of"}), converter=frozenset)
+    roles: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    condition_params: frozenset[str] = attrs.field(default=frozenset({"of"}), converter=_names)
     plugin: str = ""
 
 
