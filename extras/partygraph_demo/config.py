@@ -1,0 +1,66 @@
+"""The demo world's configuration: every first-party plugin, set up for its scenarios.
+
+The text is TOML so that ``partygraph demo`` can write it beside the database as it
+is: the follow-up commands the tour prints (``partygraph --config ... explain ...``)
+then read exactly the configuration the world was loaded with.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+__all__ = ["CONFIG_TEMPLATE", "config_text", "demo_config"]
+
+CONFIG_TEMPLATE = """\
+# The partygraph demo world (written by `partygraph demo`; rerun it to rebuild).
+# Use it with: partygraph --config {config_name} COMMAND
+
+[database]
+url = "{url}"
+
+[plugins]
+enabled = ["privacy", "b2c", "b2b", "household", "marketplace", "internal"]
+
+[plugins.privacy.purpose_overrides]
+# The shop's apps use product telemetry for personalisation: that needs a basis.
+product_usage = ["service", "profiling"]
+
+[plugins.b2c]
+currency = "EUR"
+
+[plugins.b2b]
+currency = "EUR"
+target_accounts = ["globex"]
+
+[plugins.marketplace]
+preset = "ride-sharing"
+currency = "EUR"
+zones = ["gare", "airport", "centre", "university"]
+timezone = "Europe/Paris"
+
+[plugins.marketplace.sides.developer]
+# The app store's developers: a supply side of its own, customers of the platform.
+position = "supply"
+label = "Developer"
+description = "Publishes apps on the app store."
+
+[[plugins.marketplace.incentives]]
+name = "weekly-quest"
+side = "driver"
+period = "week"
+min_trips = 5
+min_average_rating = 4.5
+bonus = 40
+description = "5 trips in a week rated 4.5 or more on average"
+"""
+
+
+def config_text(url: str, config_name: str) -> str:
+    """The demo configuration as TOML, for the database at *url*."""
+    return CONFIG_TEMPLATE.format(url=url.replace("\\", "/"), config_name=config_name)
+
+
+def demo_config(url: str) -> dict[str, Any]:
+    """The demo configuration as a dict (what ``partygraph.open`` receives)."""
+    return tomllib.loads(config_text(url, "partygraph-demo.toml"))
