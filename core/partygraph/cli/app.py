@@ -498,3 +498,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         return 1
     return 0
+
+
+# -- built-in commands kept in modules of their own ---------------------------------------
+
+from partygraph.cli.graph import graph  # noqa: E402  (needs pass_toolkit, defined above)
+
+cli.add_command(graph)
