@@ -2,7 +2,8 @@
 
 * ``docs/hooks.md``  -- the hook reference, from ``partygraph.hookspecs``;
 * ``docs/config.md`` -- the config reference, from the composed config schema;
-* ``docs/cli.md``    -- the command-line reference, from the click command tree.
+* ``docs/cli.md``    -- the command-line reference, from the click command tree;
+* ``docs/scenarios.md`` -- the demo world's tour with pictures (``partygraph_demo``).
 
 ``python docs/generate.py --check`` writes nothing and exits 1 when a page is
 out of date (``tests/core/test_hookspecs.py`` checks the same).
@@ -16,12 +17,14 @@ from pathlib import Path
 
 from partygraph._reference import config_reference, hook_reference
 from partygraph.cli.reference import cli_reference
+from partygraph_demo.markdown import scenarios_page
 
 DOCS = Path(__file__).resolve().parent
 PAGES: dict[str, Callable[[], str]] = {
     "hooks.md": hook_reference,
     "config.md": config_reference,
     "cli.md": cli_reference,
+    "scenarios.md": scenarios_page,
 }
 
 

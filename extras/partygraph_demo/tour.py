@@ -145,7 +145,7 @@ def _groceries(read: _Reader) -> Scenario:
             "and the children never pay, but the coffee is for Marc and the snacks for Léa "
             "and Hugo: they are consumers, and they influence what goes into the basket."
         ),
-        key_party="martin-home",
+        key_party="sophie",
         parties=read.parties(["sophie", "marc", "lea", "martin-home"], ("b2c", "household")),
         figures=(
             Figure("Sophie's orders", str(read.metric("sophie", "b2c", "orders")), "b2c"),

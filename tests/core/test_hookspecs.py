@@ -12,6 +12,7 @@ import pytest
 from partygraph._reference import config_reference, hook_reference, hookspec_functions
 from partygraph.cli.reference import cli_reference
 from partygraph.hookspecs import WRAPPABLE_HOOKS
+from partygraph_demo.markdown import scenarios_page
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -30,6 +31,7 @@ def test_there_are_hooks_and_the_per_plugin_ones_exist() -> None:
         ("hooks.md", hook_reference),
         ("config.md", config_reference),
         ("cli.md", cli_reference),
+        ("scenarios.md", scenarios_page),
     ],
 )
 def test_reference_pages_are_up_to_date(page: str, generate: Callable[[], str]) -> None:
