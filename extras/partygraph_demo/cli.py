@@ -36,9 +36,11 @@ def demo(database: str, force: bool, as_json: bool) -> None:
     """
     files = DemoFiles.beside(database)
     status = Console(stderr=True)
-    with status.status("loading the demo world", spinner="dots") if _interactive(
-        as_json
-    ) else _nothing():
+    with (
+        status.status("loading the demo world", spinner="dots")
+        if _interactive(as_json)
+        else _nothing()
+    ):
         toolkit, outcomes = load_demo(files, force=force)
     try:
         tour = build_tour(

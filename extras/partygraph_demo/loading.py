@@ -195,9 +195,7 @@ def run_privacy_cases(toolkit: Toolkit) -> PrivacyOutcomes:
     # 2. Sophie withdraws her marketing e-mail consent.
     privacy.withdraw("sophie", "marketing", channel="email", at="2026-05-15T08:00:00Z")
     # 3. Yuki asks to be forgotten: she disappears, the drivers' trips stay.
-    trips = {
-        trip.id for trip in toolkit.interactions("yuki", type="trip", limit=None) if trip.id
-    }
+    trips = {trip.id for trip in toolkit.interactions("yuki", type="trip", limit=None) if trip.id}
     report = privacy.erase("yuki")
     with toolkit.reader() as graph:
         kept = len(graph.interactions_by_id(sorted(trips)))

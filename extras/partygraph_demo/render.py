@@ -63,7 +63,9 @@ def _party(party: PartyRoles) -> RenderableType:
         if party.is_customer
         else Text("not a customer", style="dim")
     )
-    lines = [Text.assemble("- ", (party.name, "bold"), f" ({party.key}): ", verdict)]
+    lines: list[RenderableType] = [
+        Text.assemble("- ", (party.name, "bold"), f" ({party.key}): ", verdict)
+    ]
     if not party.roles:
         lines.append(Padding(Text("no role here"), (0, 0, 0, 4)))
     for role in party.roles:

@@ -412,9 +412,7 @@ def _privacy(read: _Reader, outcomes: PrivacyOutcomes) -> Scenario:
     )
 
 
-def build_tour(
-    toolkit: Toolkit, outcomes: PrivacyOutcomes, *, database: str, config: str
-) -> Tour:
+def build_tour(toolkit: Toolkit, outcomes: PrivacyOutcomes, *, database: str, config: str) -> Tour:
     """Read every scenario's claims from *toolkit* (the loaded demo world)."""
     read = _Reader(toolkit, config)
     builders: list[Callable[[_Reader], Scenario]] = [

@@ -114,7 +114,8 @@ def family_groceries() -> list[Record]:
     Nobody but Sophie ever pays, yet the others decide part of the basket.
     """
     records = [
-        party("martin-home", "household", "Martin household", address="8 Rue Oberkampf, 75011 Paris"),
+        party("martin-home", "household", "Martin household",
+              address="8 Rue Oberkampf, 75011 Paris"),
         party("sophie", "person", "Sophie Martin", birth_date="1984-03-12",
               email="sophie.martin@example.org"),
         party("marc", "person", "Marc Martin", birth_date="1982-09-30"),
@@ -341,12 +342,16 @@ def ride_sharing_city() -> list[Record]:
                           incentive={"program": "airport-boost", "amount": 3})
                 )  # fmt: skip
             else:
-                records.append(_trip(day, 7, rider, "dave", ("gare", "centre"), 5 - offset % 5 // 4))
+                records.append(
+                    _trip(day, 7, rider, "dave", ("gare", "centre"), 5 - offset % 5 // 4)
+                )
         if offset % 2 == 1:
             rider = ["omar", "alice", "yuki"][offset % 3]
             records.append(_trip(day, 17, rider, "fatou", ("university", "centre"), 4, tip=1.5))
         if weekday in (5, 6):
-            records.append(_trip(day, 21, ["yuki", "omar"][offset % 2], "sam", ("centre", "university"), 5))
+            records.append(
+                _trip(day, 21, ["yuki", "omar"][offset % 2], "sam", ("centre", "university"), 5)
+            )
         elif weekday in (1, 3):
             records.append(_trip(day, 8, "sam", "fatou", ("centre", "university"), 5))
     records += [

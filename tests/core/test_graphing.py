@@ -32,9 +32,7 @@ def world(make_toolkit: Factory) -> Toolkit:
     toolkit.relate("zoe", "home", "member_of", role="head", valid_from="2020-01-01")
     toolkit.relate("max", "home", "member_of", role="partner", valid_from="2020-01-01")
     toolkit.relate("kid", "home", "member_of", role="dependent", valid_from="2020-01-01")
-    toolkit.relate(
-        "zoe", "acme", "works_for", valid_from="2018-01-01", valid_to="2025-06-01"
-    )
+    toolkit.relate("zoe", "acme", "works_for", valid_from="2018-01-01", valid_to="2025-06-01")
     toolkit.relate("max", "friend", "knows", valid_from="2021-01-01")
     for day in range(1, 5):
         toolkit.record_interaction(
@@ -96,7 +94,8 @@ def test_labels_are_escaped_for_mermaid_and_dot(world: Toolkit) -> None:
         assert re.fullmatch(r'    [pi]\d+(\(|\[|\{\{)"[^"]*"(\)|\]|\}\})', line), line
     dot = to_dot(picture)
     assert 'label="Zoë \\"Z\\" <Fox> [#1] | Ø\\nperson · zoe"' in dot
-    assert dot.startswith("digraph neighbourhood {") and dot.rstrip().endswith("}")
+    assert dot.startswith("digraph neighbourhood {")
+    assert dot.rstrip().endswith("}")
 
 
 def test_dot_structure(world: Toolkit) -> None:
@@ -104,7 +103,8 @@ def test_dot_structure(world: Toolkit) -> None:
     ids = _node_ids(picture)
     dot = to_dot(picture)
     assert f'{ids["Max Fox"]} -> {ids["Fox household"]} [label="member of: partner"];' in dot
-    assert f"{ids['Fox household']} [label=" in dot and "penwidth=3" in dot
+    assert f"{ids['Fox household']} [label=" in dot
+    assert "penwidth=3" in dot
     assert dot.count(" -> ") == len(picture.edges)
 
 
@@ -165,7 +165,8 @@ def test_graph_command(
     base = ["--config", str(config), "graph"]
     assert main([*base, "home", "--as-of", "2026-04-01"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("flowchart LR") and "Fox household" in out
+    assert out.startswith("flowchart LR")
+    assert "Fox household" in out
     target = tmp_path / "home.dot"
     assert main([*base, "home", "--format", "dot", "--output", str(target)]) == 0
     assert target.read_text().startswith("digraph")

@@ -24,15 +24,35 @@ def _pass_toolkit(function: click.decorators.FC) -> click.decorators.FC:
 
 @click.command()
 @click.argument("ref")
-@click.option("--depth", default=1, show_default=True, type=click.IntRange(min=0),
-              help="How many steps from the party to walk.")  # fmt: skip
+@click.option(
+    "--depth",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many steps from the party to walk.",
+)
 @click.option("--as-of", "as_of", default=None, help="Date or date-time (default: now).")
-@click.option("--interactions", default=5, show_default=True, type=click.IntRange(min=0),
-              help="Most recent interactions drawn per party.")  # fmt: skip
-@click.option("--format", "format_", type=click.Choice(sorted(_RENDERERS)), default="mermaid",
-              show_default=True, help="mermaid and dot are text; svg needs Graphviz's dot.")  # fmt: skip
-@click.option("--output", type=click.Path(dir_okay=False), default=None,
-              help="Write to FILE instead of standard output.")  # fmt: skip
+@click.option(
+    "--interactions",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Most recent interactions drawn per party.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(_RENDERERS)),
+    default="mermaid",
+    show_default=True,
+    help="mermaid and dot are text; svg needs Graphviz's dot.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
 @_pass_toolkit
 def graph(
     toolkit: Toolkit,
