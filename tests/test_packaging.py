@@ -16,6 +16,7 @@ REQUIRED = (
     "partygraph/schemas/config.schema.json",
     "partygraph/schemas/records/party.schema.json",
     "partygraph/storage/migrations/0001_core_tables.py",
+    "partygraph_demo/cli.py",
 )
 
 

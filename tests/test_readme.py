@@ -42,9 +42,8 @@ def test_configuration_example_is_valid(tmp_path: Path, monkeypatch: pytest.Monk
 def test_quick_start_commands_are_literal() -> None:
     text = README.read_text(encoding="utf-8")
     quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    (commands,) = re.findall(r"^```\n(.*?)^```", quick, flags=re.DOTALL | re.MULTILINE)
-    assert commands.splitlines() == [
-        "python -m pip install -e '.[dev]' && partygraph import docs/examples/quickstart.jsonl"
-        " && partygraph explain alice",
+    (setup, *_) = re.findall(r"^```\n(.*?)^```", quick, flags=re.DOTALL | re.MULTILINE)
+    assert setup.splitlines() == [
+        "python -m pip install -e '.[dev]' && partygraph demo",
         "python -m pytest -q",
     ]
