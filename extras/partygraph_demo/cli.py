@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 
@@ -35,12 +36,9 @@ def demo(database: str, force: bool, as_json: bool) -> None:
     replaced; any other file is refused unless --force is given.
     """
     files = DemoFiles.beside(database)
-    status = Console(stderr=True)
-    with (
-        status.status("loading the demo world", spinner="dots")
-        if _interactive(as_json)
-        else _nothing()
-    ):
+    progress = Console(stderr=True)
+    showing = not as_json and sys.stderr.isatty()
+    with progress.status("loading the demo world") if showing else contextlib.nullcontext():
         toolkit, outcomes = load_demo(files, force=force)
     try:
         tour = build_tour(
@@ -55,15 +53,3 @@ def demo(database: str, force: bool, as_json: bool) -> None:
         emit_json(tour.as_dict())
     else:
         print_tour(tour, Console(highlight=False))
-
-
-def _interactive(as_json: bool) -> bool:
-    return not as_json and sys.stderr.isatty()
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -24,13 +24,37 @@ _HEADER = """\
 
 `partygraph demo` loads a sample world that stages every scenario partygraph is built for,
 with every first-party plugin enabled, and prints this tour. Each section says who is the
-customer and why (the roles and reasons are the toolkit's own answers as of {as_of}), gives
-the key figures, the commands to dig deeper, and a picture of the scenario's key party drawn
-by `partygraph graph KEY --as-of {as_of} --interactions 3` (relationships with their roles,
-and each recent interaction as a hexagon linked to its participants in their roles).
+customer and why. The roles and reasons are the toolkit's own answers as of {as_of}. Each
+section also gives the key figures and the commands to dig deeper, and shows a picture of
+the scenario's key party. The picture is drawn by
+`partygraph graph KEY --as-of {as_of} --interactions 3`: relationships carry their roles,
+and each recent interaction is a hexagon linked to its participants in their roles.
 
-Run the commands from the directory where you ran `partygraph demo`: it writes
-`partygraph-demo.db` and the config `partygraph-demo.toml` they use.
+## Running the demo
+
+- `partygraph demo` writes the database `./partygraph-demo.db` and, beside it, its config
+  `./partygraph-demo.toml`. `--database PATH` chooses another file, and the config then
+  takes the same name with `.toml`. The demo never writes `./partygraph.toml`, so a
+  project's own config is left alone. The printed commands name the demo config with
+  `--config`: run them from the directory where you ran the demo.
+- Running the demo again replaces an earlier demo database. The demo marks its files with
+  SQLite's `application_id`. Any other existing file is refused (exit status 2) unless
+  you pass `--force`.
+- The world is built by code with fixed dates (`extras/partygraph_demo/world.py`), and
+  nothing in it depends on chance. The tour is read as of {as_of}, and every printed
+  command carries its `--as-of`, so two runs print the same tour. The clock matters in one
+  place only: the marketplace pays a weekly bonus once the week is over, and the world's
+  weeks ended in June 2026.
+- The tour uses colour on a terminal and plain text when piped (or with `NO_COLOR`).
+  `--json` prints it as JSON. It takes about 3 s of CPU time; on a busy two-core machine
+  it finishes in under 10 s.
+- The privacy cases run through the privacy plugin's API after the load: a refused event
+  from a minor on a shared device, the guardian's verified consent, a withdrawn marketing
+  consent, and an erasure with its completeness scan.
+- One toolkit has one marketplace configuration. The demo uses the ride-sharing preset and
+  adds a `developer` supply side for the app store. Developers become customers when their
+  membership is activated, and they get payouts and support. App sales themselves
+  (`app_purchase`, the app-store preset) would need a marketplace of their own.
 """
 
 

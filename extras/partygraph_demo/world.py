@@ -447,10 +447,10 @@ def internal_departments() -> list[Record]:
 
 
 def world_records() -> list[Record]:
-    """Every scenario's records, parties and relationships before interactions.
+    """Every scenario's records, in one list for one write.
 
-    The internal scenario comes first: Northwind's account executive takes part in
-    the ERP deal's meetings.
+    The internal scenario comes first: Northwind's account executive, Sébastien,
+    takes part in the ERP deal's meetings.
     """
     records = [
         *internal_departments(),

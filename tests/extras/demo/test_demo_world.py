@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 from demo_loaded import LoadedDemo
+from rich.console import Console
 
 from partygraph import Toolkit
 from partygraph.plugins import first_party_plugins
 from partygraph_demo import AS_OF, DemoFiles, load_demo
+from partygraph_demo.render import print_tour
 from partygraph_demo.tour import RoleLine, Scenario, build_tour
 
 
@@ -240,3 +243,16 @@ def test_two_runs_give_the_same_tour(
     finally:
         toolkit.close()
     assert again.as_dict() == demo.tour.as_dict()
+
+
+def test_the_tour_has_colour_on_a_terminal_only(demo: LoadedDemo) -> None:
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    piped = Console(file=io.StringIO(), force_terminal=False, width=100)
+    for console in (terminal, piped):
+        print_tour(demo.tour, console)
+    coloured = terminal.file.getvalue()  # type: ignore[attr-defined]
+    plain = piped.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[" in coloured
+    assert "\x1b[" not in plain
+    assert "Carla Diaz (carla): a customer" in plain
+    assert "Ann Berg (ann): not a customer" in plain
