@@ -48,7 +48,7 @@ def _section(number: int, scenario: Scenario) -> Group:
     figures = Table("key figure", "value", title_justify="left")
     for figure in scenario.figures:
         figures.add_row(Text(figure.label), Text(figure.value))
-    parts.append(figures)
+    parts += [Text(""), figures]
     # Commands are never wrapped, so they can be copied as they are.
     commands = Text("Dig deeper:", style="bold", no_wrap=True, overflow="ignore")
     for command in scenario.commands:
@@ -67,7 +67,7 @@ def _party(party: PartyRoles) -> RenderableType:
         Text.assemble("- ", (party.name, "bold"), f" ({party.key}): ", verdict)
     ]
     if not party.roles:
-        lines.append(Padding(Text("no role here"), (0, 0, 0, 4)))
+        lines.append(Padding(Text("no role here"), (0, 0, 0, 4), expand=False))
     for role in party.roles:
         context = f" of {role.context}" if role.context else ""
         flag = "green" if role.customer else "magenta"
@@ -75,6 +75,7 @@ def _party(party: PartyRoles) -> RenderableType:
             Padding(
                 Text.assemble((f"{role.role}{context}", flag), f" [{role.plugin}]: {role.reason}"),
                 (0, 0, 0, 4),
+                expand=False,
             )
         )
     return Group(*lines)
