@@ -35,6 +35,8 @@ def print_tour(tour: Tour, console: Console) -> None:
     for number, scenario in enumerate(tour.scenarios, start=1):
         console.print()
         console.print(_section(number, scenario))
+        # Commands are printed whole (soft wrap: never cut), so they can be copied.
+        console.print(_commands(scenario), soft_wrap=True)
 
 
 def _section(number: int, scenario: Scenario) -> Group:
@@ -49,12 +51,14 @@ def _section(number: int, scenario: Scenario) -> Group:
     for figure in scenario.figures:
         figures.add_row(Text(figure.label), Text(figure.value))
     parts += [Text(""), figures]
-    # Commands are never wrapped, so they can be copied as they are.
-    commands = Text("Dig deeper:", style="bold", no_wrap=True, overflow="ignore")
+    return Group(*parts)
+
+
+def _commands(scenario: Scenario) -> Text:
+    commands = Text("Dig deeper:", style="bold")
     for command in scenario.commands:
         commands.append(f"\n  $ {command}", style="yellow")
-    parts.append(commands)
-    return Group(*parts)
+    return commands
 
 
 def _party(party: PartyRoles) -> RenderableType:

@@ -93,7 +93,11 @@ def test_the_tour_is_plain_text_when_piped(
     for scenario in tour["scenarios"]:
         assert scenario["title"] in out
     assert out.count("Dig deeper:") == 7
-    assert "$ partygraph --config partygraph-demo.toml explain sam --as-of 2026-07-01" in out
+    # Every command is printed whole on a line of its own, ready to copy.
+    lines = out.splitlines()
+    for scenario in tour["scenarios"]:
+        for command in scenario["commands"]:
+            assert f"  $ {command}" in lines, command
     assert "Sophie Martin (sophie): a customer" in out
 
 
