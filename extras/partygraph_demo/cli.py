@@ -32,8 +32,9 @@ def demo(database: str, force: bool, as_json: bool) -> None:
 
     The world stages the scenarios partygraph is built for (a family's groceries, a
     B2B buying committee, a bank household, ride-sharing, an app store, internal
-    departments, privacy cases). An earlier demo database at the same path is
-    replaced; any other file is refused unless --force is given.
+    departments, privacy cases). It writes and uses a config of its own, beside the
+    database (the group's --config is not read). An earlier demo database at the same
+    path is replaced; any other file is refused unless --force is given.
     """
     files = DemoFiles.beside(database)
     progress = Console(stderr=True)

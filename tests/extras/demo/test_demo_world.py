@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 
 import pytest
@@ -256,3 +257,14 @@ def test_the_tour_has_colour_on_a_terminal_only(demo: LoadedDemo) -> None:
     assert "\x1b[" not in plain
     assert "Carla Diaz (carla): a customer" in plain
     assert "Ann Berg (ann): not a customer" in plain
+
+
+def test_no_color_turns_colours_off(demo: LoadedDemo, monkeypatch: pytest.MonkeyPatch) -> None:
+    colour = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m")
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    print_tour(demo.tour, terminal)
+    assert colour.search(terminal.file.getvalue())  # type: ignore[attr-defined]
+    monkeypatch.setenv("NO_COLOR", "1")
+    quiet = Console(file=io.StringIO(), force_terminal=True, width=100)
+    print_tour(demo.tour, quiet)
+    assert not colour.search(quiet.file.getvalue())  # type: ignore[attr-defined]
