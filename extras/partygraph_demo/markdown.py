@@ -26,9 +26,9 @@ _HEADER = """\
 with every first-party plugin enabled, and prints this tour. Each section says who is the
 customer and why. The roles and reasons are the toolkit's own answers as of {as_of}. Each
 section also gives the key figures and the commands to dig deeper, and shows a picture of
-the scenario's key party. The picture is drawn by
-`partygraph graph KEY --as-of {as_of} --interactions 3`: relationships carry their roles,
-and each recent interaction is a hexagon linked to its participants in their roles.
+the scenario's key party, drawn by `partygraph graph` with the options shown above it:
+relationships carry their roles, and each recent interaction is a hexagon linked to its
+participants in their roles.
 
 ## Running the demo
 
@@ -79,7 +79,9 @@ def _scenario(number: int, scenario: Scenario, picture: str) -> list[str]:
     lines += ["", "| key figure | value |", "|---|---|"]
     lines += [f"| {_cell(f.label)} | {_cell(f.value)} |" for f in scenario.figures]
     lines += ["", "Dig deeper:", "", "```", *scenario.commands, "```", ""]
-    lines += [f"`{scenario.key_party}` as of {AS_OF}:", "", "```mermaid", picture.rstrip(), "```"]
+    depth = f" --depth {scenario.depth}" if scenario.depth != 1 else ""
+    command = f"partygraph graph {scenario.key_party} --as-of {AS_OF}{depth} --interactions 3"
+    lines += [f"`{command}`:", "", "```mermaid", picture.rstrip(), "```"]
     return [*lines, ""]
 
 
@@ -102,7 +104,13 @@ def scenarios_page() -> str:
             )
             pictures = {
                 scenario.key_party: to_mermaid(
-                    neighbourhood(toolkit, scenario.key_party, as_of=AS_OF, interactions=3)
+                    neighbourhood(
+                        toolkit,
+                        scenario.key_party,
+                        depth=scenario.depth,
+                        as_of=AS_OF,
+                        interactions=3,
+                    )
                 )
                 for scenario in tour.scenarios
             }

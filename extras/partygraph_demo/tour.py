@@ -79,6 +79,8 @@ class Scenario:
     parties: tuple[PartyRoles, ...]
     figures: tuple[Figure, ...]
     commands: tuple[str, ...]
+    #: How far the key party's picture reaches (``partygraph graph --depth``).
+    depth: int = 1
 
 
 @attrs.frozen
@@ -240,8 +242,9 @@ def _bank(read: _Reader) -> Scenario:
         commands=(
             read.command(f"explain bernard-home --as-of {AS_OF}"),
             read.command(f"household offers --as-of {AS_OF}"),
-            read.command(f"graph bernard-home --as-of {AS_OF}"),
+            read.command(f"graph bernard-home --as-of {AS_OF} --depth 2"),
         ),
+        depth=2,
     )
 
 
@@ -347,7 +350,7 @@ def _internal(read: _Reader) -> Scenario:
             ),
             Figure(
                 "Recruiting: median time to hire",
-                f"{levels['recruiting']['median_resolution_hours'] / 24:g} days",
+                f"{levels['recruiting']['median_resolution_hours'] / 24:.1f} days",
                 "internal",
             ),
         ),
