@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -170,6 +171,10 @@ def test_graph_command(
     target = tmp_path / "home.dot"
     assert main([*base, "home", "--format", "dot", "--output", str(target)]) == 0
     assert target.read_text().startswith("digraph")
+    assert main([*base, "home", "--as-of", "2026-04-01", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["root"] in {node["id"] for node in data["nodes"]}
+    assert {"member of: partner", "member of: dependent"} <= {e["label"] for e in data["edges"]}
     assert main([*base, "nobody"]) == 2
     assert "nobody" in capsys.readouterr().err
     assert main([*base, "home", "--as-of", "yesterday"]) == 2

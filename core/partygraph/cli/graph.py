@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from partygraph.cli.output import emit_json
 from partygraph.errors import UserError
 from partygraph.graphing import neighbourhood, to_dot, to_mermaid, to_svg
-from partygraph.model import Context
+from partygraph.model import Context, converter
 from partygraph.toolkit import Toolkit
 
 __all__ = ["graph"]
@@ -47,6 +48,7 @@ def _pass_toolkit(function: click.decorators.FC) -> click.decorators.FC:
     show_default=True,
     help="mermaid and dot are text; svg needs Graphviz's dot.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the nodes and edges as JSON.")
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
@@ -61,6 +63,7 @@ def graph(
     as_of: str | None,
     interactions: int,
     format_: str,
+    as_json: bool,
     output: str | None,
 ) -> None:
     """Draw REF's neighbourhood: relationships and recent interactions, roles on the edges."""
@@ -80,6 +83,9 @@ def graph(
         interactions=interactions,
         context=Context(source="cli"),
     )
+    if as_json:
+        emit_json(converter.unstructure(picture))
+        return
     text = _RENDERERS[format_](picture)
     if output is None:
         click.echo(text, nl=False)
