@@ -8,12 +8,17 @@ then read exactly the configuration the world was loaded with.
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIG_TEMPLATE", "config_text", "demo_config"]
+__all__ = ["CONFIG_HEADER", "CONFIG_TEMPLATE", "config_text", "demo_config", "is_demo_config"]
 
-CONFIG_TEMPLATE = """\
-# The partygraph demo world (written by `partygraph demo`; rerun it to rebuild).
+#: The first line of every config the demo writes (how a rerun recognises its own file).
+CONFIG_HEADER = "# The partygraph demo world (written by `partygraph demo`; rerun it to rebuild)."
+
+CONFIG_TEMPLATE = (
+    CONFIG_HEADER
+    + """
 # Use it with: partygraph --config {config_name} COMMAND
 
 [database]
@@ -54,11 +59,21 @@ min_average_rating = 4.5
 bonus = 40
 description = "5 trips in a week rated 4.5 or more on average"
 """
+)
 
 
 def config_text(url: str, config_name: str) -> str:
     """The demo configuration as TOML, for the database at *url*."""
     return CONFIG_TEMPLATE.format(url=url.replace("\\", "/"), config_name=config_name)
+
+
+def is_demo_config(path: Path) -> bool:
+    """True when *path* is a config file that ``partygraph demo`` wrote."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().rstrip("\n") == CONFIG_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def demo_config(url: str) -> dict[str, Any]:

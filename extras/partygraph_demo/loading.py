@@ -17,7 +17,7 @@ import attrs
 
 import partygraph
 from partygraph import Toolkit, UserError, WriteRefused
-from partygraph_demo.config import config_text, demo_config
+from partygraph_demo.config import config_text, demo_config, is_demo_config
 from partygraph_demo.world import Record, world_records
 
 __all__ = [
@@ -92,7 +92,18 @@ def is_demo_database(path: Path) -> bool:
 
 
 def _remove(files: DemoFiles, force: bool) -> None:
+    """Clear the way for a new demo: refuse to replace files that are not the demo's."""
     database = files.database
+    if database.suffix == ".toml":
+        raise UserError(
+            f"--database: {database} ends in .toml, the suffix of the config written beside "
+            "the database; choose a name such as partygraph-demo.db"
+        )
+    if files.config.exists() and not force and not is_demo_config(files.config):
+        raise UserError(
+            f"--database: the demo writes its config to {files.config}, which exists and "
+            "was not written by the demo; choose another path or pass --force to replace it"
+        )
     if database.exists():
         if not database.is_file():
             raise UserError(f"--database: {database} is not a file")

@@ -37,9 +37,10 @@ participants in their roles.
   takes the same name with `.toml`. The demo never writes `./partygraph.toml`, so a
   project's own config is left alone. The printed commands name the demo config with
   `--config`: run them from the directory where you ran the demo.
-- Running the demo again replaces an earlier demo database. The demo marks its files with
-  SQLite's `application_id`. Any other existing file is refused (exit status 2) unless
-  you pass `--force`.
+- Running the demo again replaces an earlier demo database and its config. The demo marks
+  the database with SQLite's `application_id` and the config with its first comment line.
+  Any other existing file at either path is refused (exit status 2) unless you pass
+  `--force`.
 - The world is built by code with fixed dates (`extras/partygraph_demo/world.py`), and
   nothing in it depends on chance. The tour is read as of {as_of}, and every printed
   command carries its `--as-of`, so two runs print the same tour. The clock matters in one

@@ -116,3 +116,18 @@ def test_a_file_that_is_not_a_demo_database_is_refused_without_force(
     assert main(["demo", "--database", "mine.db", "--force", "--json"]) == 0
     assert is_demo_database(precious)
     assert json.loads(capsys.readouterr().out)["config"] == "mine.toml"
+
+
+def test_a_config_the_demo_did_not_write_is_refused_without_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "shop.toml"
+    mine.write_text('[database]\nurl = "sqlite:///shop.db"\n', encoding="utf-8")
+    assert main(["demo", "--database", "shop.db"]) == 2
+    error = capsys.readouterr().err
+    assert "shop.toml, which exists and was not written by the demo" in error
+    assert mine.read_text(encoding="utf-8").startswith("[database]")
+    assert not (tmp_path / "shop.db").exists()
+    assert main(["demo", "--database", "world.toml"]) == 2
+    assert "ends in .toml" in capsys.readouterr().err
