@@ -8,8 +8,8 @@ an edge labelled with the participant's role -- a trip links its rider and its
 driver, a purchase its purchaser and its consumers. ``depth`` says how many
 steps away from the party the walk goes.
 
-Labels are escaped for each format (quotes, brackets, ``#``, ``|``, line breaks,
-any unicode), and node ids never come from user data, so no party name can
+Labels are escaped for each format (quotes, brackets, ``#``, ``|``, backticks,
+line breaks, any unicode), and node ids never come from user data, so no party name can
 break a picture.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -165,13 +166,32 @@ def _expand(
 
 # -- Mermaid --------------------------------------------------------------------------------
 
-_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;"}
+#: Characters Mermaid would read inside a quoted label (a backtick starts Markdown text).
+_MERMAID_ENTITIES = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "|": "#124;",
+    "`": "#96;",
+}
+
+
+def _plain(text: str) -> str:
+    """*text* with control characters and other line separators as spaces (``\n`` kept)."""
+    return "".join(
+        " " if char != "\n" and unicodedata.category(char) in _INVISIBLE else char
+        for char in text.replace("\r\n", "\n")
+    )
+
+
+_INVISIBLE = frozenset({"Cc", "Zl", "Zp"})
 
 
 def _mermaid_text(text: str) -> str:
     """A label for a quoted Mermaid string: entities for the characters Mermaid reads."""
-    escaped = "".join(_MERMAID_ENTITIES.get(char, char) for char in text)
-    return escaped.replace("\r", "").replace("\n", "<br/>")
+    escaped = "".join(_MERMAID_ENTITIES.get(char, char) for char in _plain(text))
+    return escaped.replace("\n", "<br/>")
 
 
 def to_mermaid(picture: Neighbourhood) -> str:
@@ -201,8 +221,9 @@ def to_mermaid(picture: Neighbourhood) -> str:
 
 
 def _dot_text(text: str) -> str:
-    """A double-quoted DOT string: backslashes and quotes escaped, line breaks as ``\\n``."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "")
+    """A double-quoted DOT string: backslashes and quotes escaped, line breaks as ``\\n``,
+    other control characters as spaces."""
+    escaped = _plain(text).replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 

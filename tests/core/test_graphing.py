@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,15 @@ import pytest
 from partygraph import Toolkit
 from partygraph.cli import main
 from partygraph.errors import UserError
-from partygraph.graphing import Neighbourhood, neighbourhood, to_dot, to_mermaid, to_svg
+from partygraph.graphing import (
+    GraphEdge,
+    GraphNode,
+    Neighbourhood,
+    neighbourhood,
+    to_dot,
+    to_mermaid,
+    to_svg,
+)
 from plugins_for_tests import Basics
 
 Factory = Callable[..., Toolkit]
@@ -97,6 +107,43 @@ def test_labels_are_escaped_for_mermaid_and_dot(world: Toolkit) -> None:
     assert 'label="Zoë \\"Z\\" <Fox> [#1] | Ø\\nperson · zoe"' in dot
     assert dot.startswith("digraph neighbourhood {")
     assert dot.rstrip().endswith("}")
+
+
+def _dot_unquote(quoted: str) -> str:
+    assert quoted.startswith('"')
+    assert quoted.endswith('"')
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), quoted[1:-1])
+
+
+#: Labels that have broken pictures elsewhere: every ASCII character, control characters,
+#: unicode line separators, quotes, backticks, backslashes, entity look-alikes, emoji.
+LABELS = [
+    "".join(chr(code) for code in range(128)),
+    'say "hi" to `them` \\n not a newline',
+    "line one\nline two\r\nline three\u2028four\x85five\x1esix",
+    "#quot; &amp; %% comment ;end",
+    "👩‍👩‍👧 Ⅻ Zoë Ø 東京",
+    "",
+]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_any_label_stays_inside_its_quotes(label: str) -> None:
+    node = GraphNode("p1", label, "person")
+    picture = Neighbourhood(
+        "p1", datetime(2026, 1, 1, tzinfo=UTC), (node,), (GraphEdge("p1", "p1", label),)
+    )
+    mermaid = to_mermaid(picture).splitlines()
+    node_line, edge_line = mermaid[1], mermaid[2]
+    assert re.fullmatch(r'    p1\("[^"`\n\r]*"\)', node_line)
+    assert re.fullmatch(r'    p1 -->\|"[^"|`\n\r]*"\| p1', edge_line)
+    dot = to_dot(picture)
+    (quoted,) = re.findall(r'p1 \[label=("(?:[^"\\]|\\.)*"),', dot)
+    visible = "".join(
+        " " if char != "\n" and unicodedata.category(char) in {"Cc", "Zl", "Zp"} else char
+        for char in label.replace("\r\n", "\n")
+    )
+    assert _dot_unquote(quoted) == visible
 
 
 def test_dot_structure(world: Toolkit) -> None:
