@@ -13,10 +13,23 @@ Installing partygraph makes these fixtures available in any pytest run:
 
         def test_my_plugin(make_toolkit):
             toolkit = make_toolkit(plugins={"mine": MyPlugin}, settings={"mine": {...}})
+
+``table_checksums(engine)``
+    A digest of every table's rows, to show that a failed write left the
+    database exactly as it was::
+
+        before = table_checksums(toolkit.engine)
+        with pytest.raises(WriteRefused):
+            toolkit.write(records)
+        assert table_checksums(toolkit.engine) == before
+
+For the checks every plugin must pass (schema, vocabulary, export, erasure,
+transactions), subclass :class:`partygraph.conformance.PluginConformance`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -24,13 +37,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, MetaData, create_engine, select
 from sqlalchemy.engine import make_url
 
 import partygraph
 from partygraph.toolkit import Toolkit
 
-__all__ = ["DATABASE_URL_VARIABLE", "make_toolkit", "partygraph_database_url", "temporary_database"]
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "make_toolkit",
+    "partygraph_database_url",
+    "table_checksums",
+    "temporary_database",
+]
 
 #: Environment variable naming a PostgreSQL database for the test suite.
 DATABASE_URL_VARIABLE = "PARTYGRAPH_TEST_DATABASE_URL"
@@ -104,3 +123,24 @@ def make_toolkit(partygraph_database_url: str) -> Iterator[MakeToolkit]:
     finally:
         for toolkit in opened:
             toolkit.close()
+
+
+def table_checksums(engine: Engine) -> dict[str, str]:
+    """A SHA-256 digest of each table's rows (in a stable order), by table name.
+
+    Every table of the database is read, the core's, the plugins' and the
+    migration version tables alike, so a comparison before and after an action
+    shows any row it added, changed or removed, whoever wrote it.
+    """
+    metadata = MetaData()
+    metadata.reflect(engine)
+    digests: dict[str, str] = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            digest = hashlib.sha256()
+            for row in connection.execute(select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+                digest.update(b"\n")
+            digests[table.name] = digest.hexdigest()
+    return digests
