@@ -7,6 +7,9 @@ others run on the Moreau family with the ``shopfake`` seller beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from household_world import FAMILY, ShopFake, purchase
 
 from partygraph.conformance import PluginConformance
@@ -15,7 +18,7 @@ from partygraph.conformance import PluginConformance
 class TestHouseholdConformance(PluginConformance):
     plugin = "household"
     subject = "alice"
-    extra_plugins = {"shopfake": ShopFake}
+    extra_plugins: ClassVar[Mapping[str, object]] = {"shopfake": ShopFake}
     subject_records = (
         *FAMILY,
         purchase("alice", "2026-01-12T10:00:00Z", [("LEGO-42", "toys", 1, 49.99)],

@@ -7,6 +7,9 @@ entries must survive her erasure untouched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from partygraph.conformance import PluginConformance
 
 
@@ -27,7 +30,7 @@ class TestPrivacyConformance(PluginConformance):
         {"opt_out": {"party": "alice", "gpc": True, "at": "2026-03-05"}},
         {"consent": {"party": "bob", "purpose": "marketing", "granted_at": "2026-01-02"}},
     )  # fmt: skip
-    failure_log_tables = {
+    failure_log_tables: ClassVar[Mapping[str, str]] = {
         "privacy_audit": "refused writes are audited after the rollback, in a transaction "
         "of their own (partygraph_write_failed)",
     }
