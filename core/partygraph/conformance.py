@@ -540,7 +540,7 @@ class PluginConformance:
                 problems.append(f"{len(rows)} row(s) of {name} still refer to party {subject_id}")
             for table in tables:
                 for row in connection.execute(select(table)).mappings():
-                    for column, value in _content(table, row, set()):
+                    for column, value in _content(table, dict(row), set()):
                         text = str(value)
                         for value_of_subject in distinctive:
                             if value_of_subject in text:

@@ -81,10 +81,17 @@ class PluginBase:
         return self._toolkit
 
     @classmethod
-    def package_path(cls, relative: str) -> Path:
-        """A path relative to the folder of the module that defines this class."""
-        module = sys.modules.get(cls.__module__)
-        source = inspect.getfile(module) if module is not None else inspect.getfile(cls)
+    def package_path(cls, relative: str, attribute: str | None = None) -> Path:
+        """A path relative to the folder of the module that defines this class.
+
+        With *attribute*, the module of the class in the hierarchy that sets that
+        attribute: a subclass defined elsewhere (a test's) keeps its parent's files.
+        """
+        owner: type = cls
+        if attribute is not None:
+            owner = next((k for k in cls.__mro__ if attribute in vars(k)), cls)
+        module = sys.modules.get(owner.__module__)
+        source = inspect.getfile(module) if module is not None else inspect.getfile(owner)
         return Path(source).resolve().parent / relative
 
     # -- plain methods a subclass overrides --------------------------------------------------
@@ -105,7 +112,7 @@ class PluginBase:
     def partygraph_config_schema(self) -> Mapping[str, Any] | None:
         if self.schema_file is None:
             return None
-        path = self.package_path(self.schema_file)
+        path = self.package_path(self.schema_file, "schema_file")
         try:
             loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
@@ -134,7 +141,9 @@ class PluginBase:
             return None
         if not self.name:
             raise PluginError(f"{type(self).__name__} has migrations but no name")
-        return MigrationSource(self.name, self.package_path(self.migrations_folder))
+        return MigrationSource(
+            self.name, self.package_path(self.migrations_folder, "migrations_folder")
+        )
 
     @hookimpl
     def partygraph_data_declarations(self) -> Iterable[DataDeclaration]:
