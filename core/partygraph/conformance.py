@@ -25,13 +25,15 @@ its distinctive values; the plugin writes nothing outside the caller's
 transaction; a failure inside the plugin rolls the write back cleanly.
 
 How the suite finds "the subject's rows" in the plugin's tables (those it
-returns from ``partygraph_tables``): a column refers to the subject when it
-has a foreign key to the core's ``party.id`` (the subject's id), to
-``interaction.id`` (an interaction the subject takes part in), to
-``relationship.id`` (a relationship the subject is an end of), or to another
-of the plugin's tables (a row that itself refers to the subject). Columns
-that hold such references without a foreign key are named in
-:attr:`PluginConformance.subject_columns`. The suite needs the fixtures of
+returns from ``partygraph_tables``): in a table with columns that have a
+foreign key to the core's ``party.id``, the rows where one of them holds the
+subject's id; in a table without, the rows with a foreign key to an
+``interaction.id`` the subject takes part in, a ``relationship.id`` the
+subject is an end of, or a row of another of the plugin's tables that is the
+subject's. Columns that hold such references without a foreign key are named
+in :attr:`PluginConformance.subject_columns`. The export check looks for the
+rows' text and time values in the plugin's own section of the access export
+(what its ``partygraph_export_subject`` returned, after review). The suite needs the fixtures of
 :mod:`partygraph.testing`, which installing partygraph provides.
 """
 
@@ -119,6 +121,18 @@ def _reference_condition(column: Column[Any], kind: str, subject_id: int) -> Col
     raise ValueError(f"unknown reference kind {kind!r}; use one of {_REFERENCE_KINDS}")
 
 
+def _party_columns(table: Table, declared: Mapping[str, str]) -> list[Column[Any]]:
+    return [
+        column
+        for column in table.columns
+        if declared.get(f"{table.name}.{column.name}") == "party"
+        or any(
+            key.column.table.name == "party" and key.column.name == "id"
+            for key in column.foreign_keys
+        )
+    ]
+
+
 def _conditions(
     table: Table,
     subject_id: int,
@@ -127,21 +141,25 @@ def _conditions(
     direct_only: bool,
     seen: frozenset[str] = frozenset(),
 ) -> list[ColumnElement[bool]]:
+    """How rows of *table* refer to the subject.
+
+    A table with columns naming parties says whose each row is: only those
+    columns count. Otherwise rows are the subject's through the interaction,
+    relationship or parent row they refer to.
+    """
+    named_parties = _party_columns(table, declared)
+    if named_parties or direct_only:
+        return [column == subject_id for column in named_parties]
     found: list[ColumnElement[bool]] = []
     for column in table.columns:
         named = declared.get(f"{table.name}.{column.name}")
-        if named is not None and (named == "party" or not direct_only):
+        if named is not None:
             found.append(_reference_condition(column, named, subject_id))
         for key in column.foreign_keys:
             target = key.column
             if target.table.name in _REFERENCE_KINDS and target.name == "id":
-                if target.table.name == "party" or not direct_only:
-                    found.append(_reference_condition(column, target.table.name, subject_id))
-            elif (
-                not direct_only
-                and target.table.name in own
-                and target.table.name not in seen | {table.name}
-            ):
+                found.append(_reference_condition(column, target.table.name, subject_id))
+            elif target.table.name in own and target.table.name not in seen | {table.name}:
                 parent = own[target.table.name]
                 inner = _conditions(
                     parent, subject_id, own, declared, direct_only, seen | {table.name}
@@ -161,13 +179,14 @@ def rows_about(
 ) -> dict[str, list[dict[str, Any]]]:
     """The rows of *tables* that refer to the party *subject_id*, by table name.
 
-    A row refers to the subject through a foreign key to ``party.id``,
-    ``interaction.id`` (an interaction the subject takes part in),
-    ``relationship.id`` (a relationship the subject is an end of), or to a
-    row of another of *tables* that refers to the subject; *subject_columns*
-    (``{"table.column": "party" | "interaction" | "relationship"}``) names
-    references without a foreign key. *direct_only* keeps only references to
-    the party itself.
+    In a table with columns naming parties (a foreign key to ``party.id``),
+    a row is the subject's when one of them holds the subject's id. In a table
+    without, a row is the subject's through a foreign key to ``interaction.id``
+    (an interaction the subject takes part in), ``relationship.id`` (a
+    relationship the subject is an end of), or a row of another of *tables*
+    that is the subject's. *subject_columns* (``{"table.column": "party" |
+    "interaction" | "relationship"}``) names references without a foreign key.
+    *direct_only* keeps only columns naming the party itself.
     """
     own = {table.name: table for table in tables}
     found: dict[str, list[dict[str, Any]]] = {}
@@ -492,7 +511,7 @@ class PluginConformance:
             )
 
     def test_export_covers_stored_rows(self, make_toolkit: Callable[..., Toolkit]) -> None:
-        """Every text and time value of every row about the subject is in its access export."""
+        """Every text and time value of every row about the subject is in the plugin's export."""
         toolkit = self.open_toolkit(make_toolkit)
         tables = {table.name: table for table in self._needs_tables(toolkit)}
         self._write_subject(toolkit)
@@ -502,7 +521,7 @@ class PluginConformance:
             f"{self.subject!r} in its tables ({', '.join(tables)}); write records it stores, "
             "or name references without a foreign key in subject_columns"
         )
-        document = toolkit.export_subject(self.subject)
+        document = toolkit.export_subject(self.subject).get("plugins", {}).get(self.plugin)
         texts = {str(item) for item in scalars_of(document) if item is not None}
         all_text = "\n".join(texts)
         missing: list[str] = []
