@@ -4,7 +4,7 @@ The templates ship inside partygraph (``partygraph/templates/plugin``). Paths
 and contents are rendered by replacing ``{{placeholders}}``; a ``__name__``
 or ``__package__`` part of a path becomes the plugin's name or package. The
 result is a package with its own ``pyproject.toml`` (the entry point under
-``partygraph.plugins``), a plugin class built on :class:`partygraph.kit.PluginBase`,
+``partygraph.plugins``), a plugin class built on :class:`partygraph.PluginBase`,
 its config JSON Schema, a table with its migration, a README, and tests that
 use :mod:`partygraph.testing` and :mod:`partygraph.conformance`. It installs
 and passes its own tests as written.

@@ -1,6 +1,6 @@
 """The nonprofit plugin: who is served (the customers), who gives, who helps.
 
-:class:`partygraph.kit.PluginBase` implements the registration hooks from the
+:class:`partygraph.PluginBase` implements the registration hooks from the
 class attributes; the hooks here are the plugin's own.
 """
 
@@ -16,13 +16,13 @@ from partygraph import (
     InteractionType,
     Party,
     PartyKind,
+    PluginBase,
     RelationshipType,
     RoleAssignment,
     WriteBatch,
     WriteSession,
     hookimpl,
 )
-from partygraph.kit import PluginBase
 from sqlalchemy import delete, select
 
 from partygraph_nonprofit import tables, vocabulary
