@@ -56,8 +56,8 @@ class PluginBase:
 
     #: The plugin's name: its config section, migration track and table prefix.
     name: ClassVar[str] = ""
-    #: The config JSON Schema file, relative to the folder of the subclass's module
-    #: (None: the plugin takes no settings and registers no schema).
+    #: The config JSON Schema file, relative to the folder of the subclass's module, or
+    #: absolute (None: the plugin takes no settings and registers no schema).
     schema_file: ClassVar[str | None] = None
     #: The plugin's own tables (None: it stores nothing of its own).
     metadata: ClassVar[MetaData | None] = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -30,7 +30,7 @@ _TEMPLATE_SUFFIX = ".tmpl"
 RESERVED_NAMES = frozenset({"core", "partygraph", "plugins", "enabled", "test", "tests"})
 
 
-def validate_name(name: str, installed: Iterator[str] | frozenset[str] = frozenset()) -> str:
+def validate_name(name: str, installed: Iterable[str] = ()) -> str:
     """Return *name* if it can name a plugin; else raise a :class:`ValidationError`.
 
     A plugin name is a lowercase Python identifier (it names the config
