@@ -14,6 +14,14 @@ Installing partygraph makes these fixtures available in any pytest run:
         def test_my_plugin(make_toolkit):
             toolkit = make_toolkit(plugins={"mine": MyPlugin}, settings={"mine": {...}})
 
+``partygraph_toolkit``
+    One toolkit for the test, opened as the test's ``partygraph`` marker
+    says (the same arguments as ``make_toolkit``)::
+
+        @pytest.mark.partygraph(enabled=["mine"], settings={"mine": {"limit": 2}})
+        def test_my_plugin(partygraph_toolkit):
+            partygraph_toolkit.write(records)
+
 ``table_checksums(engine)``
     A digest of every table's rows, to show that a failed write left the
     database exactly as it was::
@@ -45,14 +53,28 @@ from partygraph.toolkit import Toolkit
 
 __all__ = [
     "DATABASE_URL_VARIABLE",
+    "MARKER",
     "make_toolkit",
     "partygraph_database_url",
+    "partygraph_toolkit",
     "table_checksums",
     "temporary_database",
 ]
 
 #: Environment variable naming a PostgreSQL database for the test suite.
 DATABASE_URL_VARIABLE = "PARTYGRAPH_TEST_DATABASE_URL"
+#: The marker that says how ``partygraph_toolkit`` opens its toolkit.
+MARKER = "partygraph"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``partygraph`` marker (runs with ``--strict-markers`` too)."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(plugins=None, *, enabled=None, settings=None, config=None): how the "
+        "partygraph_toolkit fixture opens its toolkit (the arguments of make_toolkit)",
+    )
+
 
 MakeToolkit = Callable[..., Toolkit]
 
@@ -123,6 +145,18 @@ def make_toolkit(partygraph_database_url: str) -> Iterator[MakeToolkit]:
     finally:
         for toolkit in opened:
             toolkit.close()
+
+
+@pytest.fixture
+def partygraph_toolkit(request: pytest.FixtureRequest, make_toolkit: MakeToolkit) -> Toolkit:
+    """A toolkit on the test database, opened as the test's ``partygraph`` marker says.
+
+    Without a marker: the core alone, no plugin enabled.
+    """
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return make_toolkit(enabled=[])
+    return make_toolkit(*marker.args, **marker.kwargs)
 
 
 def table_checksums(engine: Engine) -> dict[str, str]:

@@ -104,3 +104,14 @@ def test_migrations_need_a_name() -> None:
 
     with pytest.raises(PluginError, match="has migrations but no name"):
         Nameless().partygraph_migrations()
+
+
+@pytest.mark.partygraph(plugins={"club": Club}, settings={"club": {"limit": 4}})
+def test_the_marker_opens_the_partygraph_toolkit(partygraph_toolkit: Toolkit) -> None:
+    assert [info.name for info in partygraph_toolkit.plugins] == ["club"]
+    assert partygraph_toolkit.plugin("club").settings == {"limit": 4}
+
+
+def test_without_a_marker_the_toolkit_has_the_core_alone(partygraph_toolkit: Toolkit) -> None:
+    assert partygraph_toolkit.plugins == ()
+    assert partygraph_toolkit.upsert_party("carol", "person").key == "carol"
