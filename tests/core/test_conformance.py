@@ -7,6 +7,7 @@ fail (or, for a plugin without tables, report a skip rather than pass).
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -83,9 +84,11 @@ CHECKS = [name for name in dir(PluginConformance) if name.startswith("test_")]
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_the_scaffolded_plugin_passes_every_check(
-    check: str, sound: type[Any], make_toolkit: MakeToolkit
+    check: str, sound: type[Any], request: pytest.FixtureRequest
 ) -> None:
-    getattr(suite(sound), check)(make_toolkit)
+    method = getattr(suite(sound), check)
+    wanted = [name for name in inspect.signature(method).parameters if name != "self"]
+    method(*(request.getfixturevalue(name) for name in wanted))
 
 
 def test_rows_about_follows_references(sound: type[Any], make_toolkit: MakeToolkit) -> None:
@@ -187,15 +190,13 @@ class _BadSchema(PluginBase):
         }
 
 
-def test_a_bad_config_schema_fails_each_schema_check(make_toolkit: MakeToolkit) -> None:
+def test_a_bad_config_schema_fails_each_schema_check() -> None:
     checks = suite(_BadSchema)
     with pytest.raises(FAILED, match="not a valid JSON Schema at /properties/mode/type"):
-        checks.test_config_schema_is_valid_json_schema(make_toolkit)
+        checks.test_config_schema_is_valid_json_schema()
 
 
-def test_schema_conventions_and_defaults_are_checked(
-    make_toolkit: MakeToolkit, second_database_url: str
-) -> None:
+def test_schema_conventions_and_defaults_are_checked() -> None:
     class Unconventional(_BadSchema):
         @hookimpl
         def partygraph_config_schema(self) -> Mapping[str, Any]:
@@ -205,15 +206,13 @@ def test_schema_conventions_and_defaults_are_checked(
 
     checks = suite(Unconventional)
     with pytest.raises(FAILED) as conventions:
-        checks.test_config_schema_follows_conventions(make_toolkit)
+        checks.test_config_schema_follows_conventions()
     message = str(conventions.value)
     assert "does not end with a period" in message
     assert "additionalProperties is not false" in message
     assert "optional property 'mode' has no default" in message
     with pytest.raises(FAILED, match="/limit: default 1"):
-        checks.test_config_defaults_validate(
-            lambda *args, **kw: make_toolkit(*args, database_url=second_database_url, **kw)
-        )
+        checks.test_config_defaults_validate()
 
 
 class _BadVocabulary(PluginBase):
