@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,9 +36,9 @@ FAILED = (AssertionError, pytest.fail.Exception)
 
 
 @pytest.fixture(scope="module")
-def sound() -> Iterator[type[Any]]:
+def sound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[type[Any]]:
     """The scaffolded plugin class, importable for this module's tests."""
-    folder = Path(__import__("tempfile").mkdtemp()) / "plugin"
+    folder = tmp_path_factory.mktemp("scaffold") / "plugin"
     scaffold(NAME, folder, version="0.1.0")
     sys.path.insert(0, str(folder / "src"))
     try:
