@@ -27,6 +27,8 @@ PAGES = (
     "docs/transactions.md",
     "docs/custom-attributes.md",
     "docs/plugin-authors.md",
+    "docs/plugin-tutorial.md",
+    "docs/conformance.md",
 )
 #: Pages whose TOML examples are partygraph configs.
 CONFIG_PAGES = (

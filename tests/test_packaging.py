@@ -17,6 +17,11 @@ REQUIRED = (
     "partygraph/schemas/records/party.schema.json",
     "partygraph/storage/migrations/0001_core_tables.py",
     "partygraph_demo/cli.py",
+    # The templates of `partygraph new-plugin`.
+    "partygraph/templates/plugin/pyproject.toml.tmpl",
+    "partygraph/templates/plugin/src/__package__/plugin.py.tmpl",
+    "partygraph/templates/plugin/src/__package__/py.typed",
+    "partygraph/templates/plugin/tests/test___name___conformance.py.tmpl",
 )
 
 

@@ -23,6 +23,7 @@ from partygraph.errors import (
     WriteWithheld,
 )
 from partygraph.hookspecs import hookimpl
+from partygraph.kit import PluginBase
 from partygraph.model import (
     Context,
     Interaction,
@@ -78,6 +79,7 @@ __all__ = [
     "PartySummary",
     "PartyView",
     "PartygraphError",
+    "PluginBase",
     "PluginError",
     "PluginInfo",
     "RecordError",

@@ -13,10 +13,31 @@ Installing partygraph makes these fixtures available in any pytest run:
 
         def test_my_plugin(make_toolkit):
             toolkit = make_toolkit(plugins={"mine": MyPlugin}, settings={"mine": {...}})
+
+``partygraph_toolkit``
+    One toolkit for the test, opened as the test's ``partygraph`` marker
+    says (the same arguments as ``make_toolkit``)::
+
+        @pytest.mark.partygraph(enabled=["mine"], settings={"mine": {"limit": 2}})
+        def test_my_plugin(partygraph_toolkit):
+            partygraph_toolkit.write(records)
+
+``table_checksums(engine)``
+    A digest of every table's rows, to show that a failed write left the
+    database exactly as it was::
+
+        before = table_checksums(toolkit.engine)
+        with pytest.raises(WriteRefused):
+            toolkit.write(records)
+        assert table_checksums(toolkit.engine) == before
+
+For the checks every plugin must pass (schema, vocabulary, export, erasure,
+transactions), subclass :class:`partygraph.conformance.PluginConformance`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -24,16 +45,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, MetaData, create_engine, select
 from sqlalchemy.engine import make_url
 
 import partygraph
 from partygraph.toolkit import Toolkit
 
-__all__ = ["DATABASE_URL_VARIABLE", "make_toolkit", "partygraph_database_url", "temporary_database"]
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "MARKER",
+    "make_toolkit",
+    "partygraph_database_url",
+    "partygraph_toolkit",
+    "table_checksums",
+    "temporary_database",
+]
 
 #: Environment variable naming a PostgreSQL database for the test suite.
 DATABASE_URL_VARIABLE = "PARTYGRAPH_TEST_DATABASE_URL"
+#: The marker that says how ``partygraph_toolkit`` opens its toolkit.
+MARKER = "partygraph"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``partygraph`` marker (runs with ``--strict-markers`` too)."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(plugins=None, *, enabled=None, settings=None, config=None): how the "
+        "partygraph_toolkit fixture opens its toolkit (the arguments of make_toolkit)",
+    )
+
 
 MakeToolkit = Callable[..., Toolkit]
 
@@ -104,3 +145,36 @@ def make_toolkit(partygraph_database_url: str) -> Iterator[MakeToolkit]:
     finally:
         for toolkit in opened:
             toolkit.close()
+
+
+@pytest.fixture
+def partygraph_toolkit(request: pytest.FixtureRequest, make_toolkit: MakeToolkit) -> Toolkit:
+    """A toolkit on the test database, opened as the test's ``partygraph`` marker says.
+
+    Without a marker: the core alone, no plugin enabled.
+    """
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return make_toolkit(enabled=[])
+    return make_toolkit(*marker.args, **marker.kwargs)
+
+
+def table_checksums(engine: Engine) -> dict[str, str]:
+    """A SHA-256 digest of each table's rows (in a stable order), by table name.
+
+    Every table of the database is read, the core's, the plugins' and the
+    migration version tables alike, so a comparison before and after an action
+    shows any row it added, changed or removed, whoever wrote it.
+    """
+    metadata = MetaData()
+    metadata.reflect(engine)
+    digests: dict[str, str] = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            digest = hashlib.sha256()
+            for row in connection.execute(select(table).order_by(*order)):
+                digest.update(repr(tuple(row)).encode())
+                digest.update(b"\n")
+            digests[table.name] = digest.hexdigest()
+    return digests

@@ -377,7 +377,9 @@ def deal_history(connection: Connection, account_id: int) -> list[dict[str, Any]
     for row in connection.execute(query):
         entry = found.setdefault(row.key, {"key": row.key, "states": []})
         at = from_storage(row.at)
+        recorded = from_storage(row.recorded_at)
         assert at is not None
+        assert recorded is not None
         entry["states"].append(
             {
                 "at": _iso(at),
@@ -387,6 +389,7 @@ def deal_history(connection: Connection, account_id: int) -> list[dict[str, Any]
                 "amount": row.amount,
                 "currency": row.currency,
                 "expected_close": row.expected_close.isoformat() if row.expected_close else None,
+                "recorded_at": _iso(recorded),
             }
         )
     return list(found.values())
