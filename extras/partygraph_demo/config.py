@@ -58,6 +58,61 @@ min_trips = 5
 min_average_rating = 4.5
 bonus = 40
 description = "5 trips in a week rated 4.5 or more on average"
+
+# -- audiences: `partygraph --config {config_name} segment list` --------------------------
+
+[segments.product_tips]
+description = "People who use what others bought for them: they get product tips, not prices."
+purpose = "marketing"
+export_purposes = ["sale_or_sharing"]
+where = {{ all = [
+    {{ kind = "person" }},
+    {{ any = [
+        {{ role = "consumer", plugin = "b2c" }},
+        {{ role = "end_user", of = {{ role = "customer_account" }} }},
+    ] }},
+] }}
+
+[segments.roi_content]
+description = "The people who sign off purchases at accounts: they get ROI content."
+purpose = "marketing"
+where = {{ any = [
+    {{ role = "economic_buyer" }},
+    {{ role = "decision_maker" }},
+    {{ role = "executive_sponsor" }},
+] }}
+
+[segments.single_threaded_targets]
+description = "Target accounts where at most one stakeholder engaged lately."
+purpose = "sales"
+where = {{ all = [
+    {{ role = "target_account" }},
+    {{ predicate = "b2b.single_threaded", params = {{ max_engaged = 1 }} }},
+] }}
+
+[segments.education_savings_households]
+description = "Households with at least one dependent: eligible for the education-savings offer."
+purpose = "marketing"
+where = {{ all = [
+    {{ kind = "household" }},
+    {{ metric = "household.dependents", op = ">=", value = 1 }},
+] }}
+
+[segments.drivers_near_incentive]
+description = "Drivers within two trips of this week's quest."
+purpose = "service"
+where = {{ all = [
+    {{ role = "driver" }},
+    {{predicate = "marketplace.near_incentive", params = {{program = "weekly-quest", within = 2}}}},
+] }}
+
+[segments.departments_breaching_sla]
+description = "Departments below 90% SLA attainment over the last 90 days."
+purpose = "analytics"
+where = {{ all = [
+    {{ kind = "department" }},
+    {{ predicate = "internal.breaching_sla", params = {{ days = 90, target = 0.9 }} }},
+] }}
 """
 )
 

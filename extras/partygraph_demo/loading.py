@@ -155,6 +155,12 @@ def privacy_records() -> list[Record]:
                      "channel": "email", "granted_at": "2025-12-01T10:00:00Z",
                      "source": "loyalty card sign-up"}},
     ]  # fmt: skip
+    # Marketing consents behind the demo's audiences (segment product_tips, roi_content).
+    records += [
+        _consent("marc", "marketing", "2026-02-01T00:00:00Z", source="recipes app newsletter"),
+        _consent("ann", "marketing", "2026-03-02T00:00:00Z", source="ERP user webinar"),
+        _consent("carla", "marketing", "2026-02-20T00:00:00Z", source="trade fair badge scan"),
+    ]
     for adult, children in (("sophie", ("lea", "hugo")), ("paul", ("emma", "louis"))):
         partner = {"sophie": "marc", "paul": "nadia"}[adult]
         for who in (adult, partner):

@@ -415,6 +415,44 @@ def _privacy(read: _Reader, outcomes: PrivacyOutcomes) -> Scenario:
     )
 
 
+#: The audiences the tour counts, declared under [segments] in the demo's config.
+AUDIENCES = (
+    "product_tips",
+    "roi_content",
+    "single_threaded_targets",
+    "education_savings_households",
+    "departments_breaching_sla",
+)
+
+
+def _audiences(read: _Reader) -> Scenario:
+    figures = []
+    for name in AUDIENCES:
+        result = read.toolkit.segment(name, AS_OF)
+        shown = ", ".join(result.keys[:4]) or "nobody"
+        left_out = f"; {result.excluded} left out for {result.purpose}" if result.excluded else ""
+        figures.append(Figure(name, f"{result.count} ({shown}){left_out}", "segments"))
+    return Scenario(
+        slug="audiences",
+        title="Audiences: product tips for users, ROI content for buyers",
+        story=(
+            "Segments in the demo's config pick audiences in one SQL statement each: the "
+            "people who use what others bought get product tips, the people who sign off "
+            "get ROI content. Each segment names its purpose, and the privacy plugin leaves "
+            "out everyone without a lawful basis for it: here, everyone who never agreed to "
+            "marketing. Marc agreed and uses what Sophie buys; Carla signs at Acme."
+        ),
+        key_party="acme",
+        parties=read.parties(["marc", "carla"], ("b2c", "b2b")),
+        figures=tuple(figures),
+        commands=(
+            read.command("segment list"),
+            read.command(f"segment show product_tips --as-of {AS_OF} --explain"),
+            read.command(f"segment export roi_content --format csv --as-of {AS_OF}"),
+        ),
+    )
+
+
 def build_tour(toolkit: Toolkit, outcomes: PrivacyOutcomes, *, database: str, config: str) -> Tour:
     """Read every scenario's claims from *toolkit* (the loaded demo world)."""
     read = _Reader(toolkit, config)
@@ -425,6 +463,7 @@ def build_tour(toolkit: Toolkit, outcomes: PrivacyOutcomes, *, database: str, co
         _ride_sharing,
         _app_store,
         _internal,
+        _audiences,
     ]
     scenarios = [builder(read) for builder in builders]
     scenarios.append(_privacy(read, outcomes))

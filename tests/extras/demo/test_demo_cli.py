@@ -39,7 +39,7 @@ def test_demo_writes_the_database_and_its_config(demo_dir: Path, tour: dict[str,
     assert 'enabled = ["privacy", "b2c", "b2b", "household", "marketplace", "internal"]' in config
     assert tour["config"] == "partygraph-demo.toml"
     assert tour["as_of"] == "2026-07-01"
-    assert len(tour["scenarios"]) == 7
+    assert len(tour["scenarios"]) == 8
     customers = {
         party["key"]
         for scenario in tour["scenarios"]
@@ -67,6 +67,7 @@ def test_every_dig_deeper_command_works_as_printed(
         "household",
         "marketplace",
         "internal",
+        "segment",
         "privacy",
     }
     for command in commands:
@@ -92,7 +93,7 @@ def test_the_tour_is_plain_text_when_piped(
     assert "\x1b[" not in out
     for scenario in tour["scenarios"]:
         assert scenario["title"] in out
-    assert out.count("Dig deeper:") == 7
+    assert out.count("Dig deeper:") == 8
     # Every command is printed whole on a line of its own, ready to copy.
     lines = out.splitlines()
     for scenario in tour["scenarios"]:

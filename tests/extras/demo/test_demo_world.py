@@ -62,6 +62,7 @@ def test_the_world_uses_every_first_party_plugin(demo: LoadedDemo) -> None:
         "ride-sharing",
         "app-store",
         "internal",
+        "audiences",
         "privacy",
     ]
 
@@ -175,6 +176,21 @@ def test_internal_departments_serve_each_other(demo: LoadedDemo) -> None:
     (handoff,) = toolkit.plugin("internal").handoffs("2026-04-01", AS_OF)
     assert (handoff["accepted"], handoff["rejected"]) == (2, 1)
     assert _figure(scenario, "marketing -> sales lead acceptance") == "67% (2 of 3)"
+
+
+def test_audiences_are_the_segments_answers_after_consent(demo: LoadedDemo) -> None:
+    scenario = _scenario(demo, "audiences")
+    toolkit = demo.toolkit
+    tips = toolkit.segment("product_tips", "2026-07-01")
+    # Consumers and end users; only those who agreed to marketing are kept.
+    assert sorted(tips.keys) == ["ann", "marc"]
+    assert tips.excluded == 6
+    shown = ", ".join(tips.keys)
+    assert _figure(scenario, "product_tips") == f"2 ({shown}); 6 left out for marketing"
+    assert toolkit.segment("roi_content", "2026-07-01").keys == ["carla"]
+    assert toolkit.segment("single_threaded_targets", "2026-07-01").keys == ["globex"]
+    households = toolkit.segment("education_savings_households", "2026-07-01").keys
+    assert sorted(households) == ["bernard-home", "martin-home"]
 
 
 def test_the_teenager_on_the_shared_tablet(demo: LoadedDemo) -> None:
