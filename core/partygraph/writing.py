@@ -5,7 +5,9 @@ batch they are applied in phases -- parties, relationships, plugin record
 types, interactions -- and each phase is validated against the vocabulary's
 compiled schemas, shown to the plugins (``partygraph_before_write``), written
 (parties and interactions with one ``executemany`` per table; relationships
-one by one, since each may end an earlier one under a cardinality rule), and
+too, except those that meet a stored link or another of the batch under their
+identity or a cardinality rule: those go one by one, in order, since each may
+end an earlier one), and
 shown again (``partygraph_after_write``). Hooks run once per batch and phase, never per
 row; no ORM object is built per row. A raising plugin rolls everything back.
 """
@@ -559,14 +561,118 @@ class Pipeline:
         self.hooks.before_write(batch, self.session)
         kept: list[Relationship] = self._settle(batch, batch.relationships)
         written: list[Relationship] = []
+        independent = self._independent(kept)
+        pending: list[Relationship] = []
         for rel in kept:
+            if id(rel) in independent:
+                pending.append(rel)
+                continue
+            # Written in input order: what is pending goes first, as it would one by one.
+            written.extend(self._insert_relationships(pending))
+            pending = []
             try:
                 written.extend(self._write_relationship(rel))
             except _Rejected as rejected:
                 self.reject(batch.line_of(rel), "relationship", rejected.reason, rejected.error)
+        written.extend(self._insert_relationships(pending))
         batch.relationships = written
         self._keep(written)
         self.hooks.after_write(batch, self.session)
+
+    def _independent(self, rels: Sequence[Relationship]) -> set[int]:
+        """The relationships (by ``id()``) that can be inserted together with one statement.
+
+        One that is new (no stored link and no other in the batch with its
+        identity), has no id, and whose every cardinality anchor holds no stored
+        link of its type and no other link of the batch: then its identity lookup
+        finds nothing and its cardinality rules can neither end nor refuse
+        anything, so writing it alone or with others gives the same rows. The
+        rest go one by one. Two set-based lookups per 500 rows decide it.
+        """
+        if not rels:
+            return set()
+        types = self.vocabulary.relationship_types
+        identities: Counter[tuple[Any, ...]] = Counter()
+        anchors: Counter[tuple[str, str, int]] = Counter()
+        for rel in rels:
+            identities[self._identity(rel)] += 1
+            for rule in types[rel.type].cardinality:
+                anchors[self._anchor(rel, rule.per)] += 1
+        sources = sorted({int(rel.source) for rel in rels})
+        targets = sorted({int(rel.target) for rel in rels})
+        stored_identities: set[tuple[Any, ...]] = set()
+        stored_anchors: set[tuple[str, str, int]] = set()
+        columns = (_rel.c.type, _rel.c.source_id, _rel.c.target_id, _rel.c.role, _rel.c.valid_from)
+        for start in range(0, len(sources), 500):
+            chunk = sources[start : start + 500]
+            for row in self.connection.execute(select(*columns).where(_rel.c.source_id.in_(chunk))):
+                stored_identities.add(
+                    (row.type, row.source_id, row.target_id, row.role, row.valid_from)
+                )
+                stored_anchors.add((row.type, "source", int(row.source_id)))
+        target_types = sorted(
+            {
+                rel.type
+                for rel in rels
+                if any(r.per == "target" for r in types[rel.type].cardinality)
+            }
+        )
+        if target_types:
+            for start in range(0, len(targets), 500):
+                chunk = targets[start : start + 500]
+                query = (
+                    select(_rel.c.type, _rel.c.target_id)
+                    .where(_rel.c.target_id.in_(chunk), _rel.c.type.in_(target_types))
+                    .distinct()
+                )
+                for found in self.connection.execute(query):
+                    stored_anchors.add((found.type, "target", int(found.target_id)))
+        independent = set()
+        for rel in rels:
+            identity = self._identity(rel)
+            if rel.id is not None or identities[identity] > 1 or identity in stored_identities:
+                continue
+            keys = [self._anchor(rel, rule.per) for rule in types[rel.type].cardinality]
+            if all(anchors[key] == 1 and key not in stored_anchors for key in keys):
+                independent.add(id(rel))
+        return independent
+
+    @staticmethod
+    def _identity(rel: Relationship) -> tuple[Any, ...]:
+        valid_from = to_storage(rel.valid_from) if rel.valid_from else MIN_TIME
+        return (rel.type, int(rel.source), int(rel.target), rel.role or "", valid_from)
+
+    @staticmethod
+    def _anchor(rel: Relationship, per: str) -> tuple[str, str, int]:
+        return (rel.type, per, int(rel.source if per == "source" else rel.target))
+
+    def _insert_relationships(self, rels: list[Relationship]) -> list[Relationship]:
+        """Insert relationships known to be independent (see ``_independent``) at once."""
+        if not rels:
+            return []
+        ids = self._allocate("relationship", len(rels))
+        rows = []
+        written = []
+        for new_id, rel in zip(ids, rels, strict=True):
+            valid_to = to_storage(rel.valid_to) if rel.valid_to else None
+            rows.append(
+                {
+                    "id": new_id,
+                    "type": rel.type,
+                    "source_id": rel.source,
+                    "target_id": rel.target,
+                    "role": rel.role or "",
+                    "is_primary": rel.primary,
+                    "attributes": dict(rel.attributes),
+                    "valid_from": to_storage(rel.valid_from) if rel.valid_from else MIN_TIME,
+                    "valid_to": valid_to,
+                    "created_at": self.now,
+                }
+            )
+            written.append(attrs.evolve(rel, id=new_id, valid_to=from_storage(valid_to)))
+        self.connection.execute(_rel.insert(), rows)
+        self.report.created["relationship"] += len(rels)
+        return written
 
     def _write_relationship(self, rel: Relationship) -> list[Relationship]:
         valid_from = to_storage(rel.valid_from) if rel.valid_from else MIN_TIME

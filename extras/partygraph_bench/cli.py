@@ -17,7 +17,7 @@ from partygraph_bench.progress import Advance
 from partygraph_bench.runner import run_benchmark
 from partygraph_bench.scales import SCALES
 
-__all__ = ["bench"]
+__all__ = ["bench", "readable_table"]
 
 
 class RichProgress:
@@ -40,7 +40,8 @@ class RichProgress:
             self.progress.remove_task(task)
 
 
-def _table(result: dict[str, Any]) -> Table:
+def readable_table(result: dict[str, Any]) -> Table:
+    """The report as a table of (section, figure, value) for people."""
     table = Table(title=f"partygraph bench: {result['scale']['name']} ({result['database']})")
     table.add_column("section")
     table.add_column("figure")
@@ -100,4 +101,4 @@ def bench(as_json: bool, scale: str, database: str | None, repeat: int, seed: in
     if as_json:
         emit_json(result)
     else:
-        console().print(_table(result))
+        console().print(readable_table(result))

@@ -29,7 +29,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     # Tests only: a few hundred parties; every measurement still runs.
-    "tiny": Scale("tiny", 0.002, ingest_rows=1_000, single_writes=20, reads=20),
+    "tiny": Scale("tiny", 0.002, ingest_rows=1_000, single_writes=20, reads=10),
     "small": Scale("small", 0.05, ingest_rows=20_000, single_writes=100, reads=100),
     "medium": Scale("medium", 1.0, ingest_rows=100_000, single_writes=200, reads=300),
     "large": Scale("large", 10.0, ingest_rows=200_000, single_writes=200, reads=300),
