@@ -30,6 +30,7 @@ only of the accounts and of the people who engaged.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -184,6 +185,7 @@ def _in(column: Any, name: str) -> ColumnElement[bool]:
     return result
 
 
+@functools.cache
 def _stakes_statement(accounts: bool, persons: bool, detail: bool) -> Select[Any]:
     columns: list[Any] = [_rel.c.id, _rel.c.target_id, _rel.c.source_id, _rel.c.role]
     if detail:
@@ -312,6 +314,7 @@ def _engagement_statement(
     ).group_by(touched.c.account_id, touched.c.person_id)
 
 
+@functools.cache
 def _hierarchy_statement(direction: str) -> Select[Any]:
     """Current subsidiary_of edges reachable up (ancestors) or down from ``:start``."""
     child, parent = _rel.c.source_id, _rel.c.target_id
@@ -755,7 +758,6 @@ def load(
     account_ids = sorted(set(accounts)) if accounts is not None else None
     person_ids = sorted(set(persons)) if persons is not None else None
     population = account_ids is None and person_ids is None
-    targets = _targets(connection, settings)
 
     # The hierarchy first: a scope of accounts grows by their subsidiaries.
     parent: dict[int, int] = {}
@@ -798,6 +800,11 @@ def load(
             links.setdefault(pair, []).append(Stake._make(row))
     if person_ids is not None and account_ids is None:
         account_ids = sorted({account for account, _ in roles})
+        if not account_ids:
+            # Nobody in scope sits on a committee: every later read is scoped to
+            # their accounts and would find nothing. Most persons of a large
+            # graph (buyers, riders ...) are in this case on every read of them.
+            return _empty_snapshot(settings, at, from_storage(since) or at)
 
     engagement_params = {
         **params,
@@ -880,6 +887,7 @@ def load(
             (int(signed.interaction_id), occurred)
         )
 
+    targets = _targets(connection, settings)
     if not population:
         targets = {t for t in targets if t in set(account_ids or ())}
     parties, emails, attributes = _names(
@@ -921,6 +929,26 @@ def load(
         counted = sorted({row[1] for row in engaged_rows if row[2] or row[4]})
         snapshot.excluded = excluded(graph, snapshot, counted, settings.analytics_purpose)
     return snapshot
+
+
+def _empty_snapshot(settings: Settings, at: datetime, since: datetime) -> Snapshot:
+    """What :func:`load` finds for persons who are no stakeholder of any account."""
+    return Snapshot(
+        settings=settings,
+        at=at,
+        since=since,
+        roles={},
+        links={},
+        engagement={},
+        jobs={},
+        parent={},
+        deals={},
+        contracts={},
+        parties={},
+        emails={},
+        attributes={},
+        targets=set(),
+    )
 
 
 def excluded(

@@ -12,6 +12,7 @@ metrics use (the ``(party, side, kind, time)`` index answers it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +22,9 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
+    bindparam,
     case,
     distinct,
     extract,
@@ -109,16 +112,20 @@ class Totals:
     last: datetime | None = None
 
 
-def totals(
-    connection: Connection,
-    side: Side,
-    party_id: int,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Totals:
-    """One party's totals on one side over ``[since, until)`` (one indexed statement)."""
-    query = select(
+@functools.cache
+def _totals_statement(has_since: bool, has_until: bool) -> Select[Any]:
+    """The statement of :func:`totals`, built once per shape (a per-party read is hot:
+    building the expression costs more than running it)."""
+    conditions: list[Any] = [
+        _a.c.side == bindparam("side"),
+        _a.c.kind.in_((KIND_TRANSACTION, KIND_PAYOUT)),
+        _a.c.party_id == bindparam("party"),
+    ]
+    if has_since:
+        conditions.append(_a.c.occurred_at >= bindparam("since"))
+    if has_until:
+        conditions.append(_a.c.occurred_at < bindparam("until"))
+    return select(
         func.count(case((_done(), 1))).label("n"),
         func.sum(_when_done(_a.c.amount)).label("gross"),
         func.sum(_when_done(_a.c.fee)).label("fee"),
@@ -129,8 +136,24 @@ def totals(
         func.avg(case((_done(), _a.c.rating))).label("rating"),
         func.min(case((_done(), _a.c.occurred_at))).label("first"),
         func.max(case((_done(), _a.c.occurred_at))).label("last"),
-    ).where(*_scope(side.name, since, until, [party_id], (KIND_TRANSACTION, KIND_PAYOUT)))
-    row = connection.execute(query).one()
+    ).where(*conditions)
+
+
+def totals(
+    connection: Connection,
+    side: Side,
+    party_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Totals:
+    """One party's totals on one side over ``[since, until)`` (one indexed statement)."""
+    params: dict[str, Any] = {"side": side.name, "party": party_id}
+    if since is not None:
+        params["since"] = to_storage(since)
+    if until is not None:
+        params["until"] = to_storage(until)
+    row = connection.execute(_totals_statement(since is not None, until is not None), params).one()
     return Totals(
         transactions=int(row.n or 0),
         gross=money(_float(row.gross)),

@@ -81,7 +81,10 @@ def stored(toolkit: Toolkit) -> list[tuple[Any, ...]]:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    database=None,  # keeps no example database (a .hypothesis folder) in the working tree
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(records=st.lists(relationship(), min_size=1, max_size=12))
 def test_a_batch_writes_what_one_by_one_writes(
