@@ -583,33 +583,43 @@ class Pipeline:
         """The relationships (by ``id()``) that can be inserted together with one statement.
 
         One that is new (no stored link and no other in the batch with its
-        identity), has no id, and whose every cardinality anchor holds no stored
-        link of its type and no other link of the batch: then its identity lookup
-        finds nothing and its cardinality rules can neither end nor refuse
-        anything, so writing it alone or with others gives the same rows. The
-        rest go one by one. Two set-based lookups per 500 rows decide it.
+        identity), has no id, and meets no other link under any of its
+        cardinality rules -- no stored link of its type at the rule's anchor
+        that the rule counts (its role, primary links), nor another such link
+        in the batch: then its identity lookup finds nothing and its rules can
+        neither end nor refuse anything, so writing it alone or with others
+        gives the same rows. The rest go one by one. Two set-based lookups per
+        500 parties decide it.
         """
         if not rels:
             return set()
         types = self.vocabulary.relationship_types
         identities: Counter[tuple[Any, ...]] = Counter()
-        anchors: Counter[tuple[str, str, int]] = Counter()
+        anchors: Counter[tuple[str, int, int]] = Counter()
         for rel in rels:
             identities[self._identity(rel)] += 1
-            for rule in types[rel.type].cardinality:
-                anchors[self._anchor(rel, rule.per)] += 1
-        sources = sorted({int(rel.source) for rel in rels})
-        targets = sorted({int(rel.target) for rel in rels})
+            for key in self._anchors(rel.type, rel.source, rel.target, rel.role, rel.primary):
+                anchors[key] += 1
         stored_identities: set[tuple[Any, ...]] = set()
-        stored_anchors: set[tuple[str, str, int]] = set()
-        columns = (_rel.c.type, _rel.c.source_id, _rel.c.target_id, _rel.c.role, _rel.c.valid_from)
+        stored_anchors: set[tuple[str, int, int]] = set()
+        columns = (
+            _rel.c.type,
+            _rel.c.source_id,
+            _rel.c.target_id,
+            _rel.c.role,
+            _rel.c.is_primary,
+            _rel.c.valid_from,
+        )
+        sources = sorted({int(rel.source) for rel in rels})
         for start in range(0, len(sources), 500):
             chunk = sources[start : start + 500]
             for row in self.connection.execute(select(*columns).where(_rel.c.source_id.in_(chunk))):
                 stored_identities.add(
                     (row.type, row.source_id, row.target_id, row.role, row.valid_from)
                 )
-                stored_anchors.add((row.type, "source", int(row.source_id)))
+                stored_anchors.update(
+                    self._anchors(row.type, row.source_id, row.target_id, row.role, row.is_primary)
+                )
         target_types = sorted(
             {
                 rel.type
@@ -617,22 +627,26 @@ class Pipeline:
                 if any(r.per == "target" for r in types[rel.type].cardinality)
             }
         )
-        if target_types:
-            for start in range(0, len(targets), 500):
-                chunk = targets[start : start + 500]
-                query = (
-                    select(_rel.c.type, _rel.c.target_id)
-                    .where(_rel.c.target_id.in_(chunk), _rel.c.type.in_(target_types))
-                    .distinct()
+        targets = sorted({int(rel.target) for rel in rels if rel.type in target_types})
+        for start in range(0, len(targets), 500):
+            chunk = targets[start : start + 500]
+            query = (
+                select(*columns[:5])
+                .where(_rel.c.target_id.in_(chunk), _rel.c.type.in_(target_types))
+                .distinct()
+            )
+            for found in self.connection.execute(query):
+                stored_anchors.update(
+                    self._anchors(
+                        found.type, found.source_id, found.target_id, found.role, found.is_primary
+                    )
                 )
-                for found in self.connection.execute(query):
-                    stored_anchors.add((found.type, "target", int(found.target_id)))
         independent = set()
         for rel in rels:
             identity = self._identity(rel)
             if rel.id is not None or identities[identity] > 1 or identity in stored_identities:
                 continue
-            keys = [self._anchor(rel, rule.per) for rule in types[rel.type].cardinality]
+            keys = self._anchors(rel.type, rel.source, rel.target, rel.role, rel.primary)
             if all(anchors[key] == 1 and key not in stored_anchors for key in keys):
                 independent.add(id(rel))
         return independent
@@ -642,9 +656,19 @@ class Pipeline:
         valid_from = to_storage(rel.valid_from) if rel.valid_from else MIN_TIME
         return (rel.type, int(rel.source), int(rel.target), rel.role or "", valid_from)
 
-    @staticmethod
-    def _anchor(rel: Relationship, per: str) -> tuple[str, str, int]:
-        return (rel.type, per, int(rel.source if per == "source" else rel.target))
+    def _anchors(
+        self, type_name: str, source: Any, target: Any, role: str | None, primary: Any
+    ) -> list[tuple[str, int, int]]:
+        """(type, rule number, anchor party) of each cardinality rule that counts this link
+        (the rule's role, primary links only), as ``_enforce`` selects them."""
+        found = []
+        for number, rule in enumerate(self.vocabulary.relationship_types[type_name].cardinality):
+            if rule.role is not None and (role or "") != rule.role:
+                continue
+            if rule.primary_only and not primary:
+                continue
+            found.append((type_name, number, int(source if rule.per == "source" else target)))
+        return found
 
     def _insert_relationships(self, rels: list[Relationship]) -> list[Relationship]:
         """Insert relationships known to be independent (see ``_independent``) at once."""
