@@ -107,11 +107,34 @@ def _transaction_rows(
     return rows
 
 
+_COLUMNS = (
+    "interaction_id", "party_id", "side", "kind", "occurred_at", "status", "completed",
+    "amount", "fee", "tip", "incentive", "rating", "pickup_zone", "dropoff_zone",
+)  # fmt: skip
+
+
 def record(settings: Settings, items: Sequence[Interaction], connection: Connection) -> int:
-    """Insert the activity rows of a written batch (one executemany)."""
+    """Insert the activity rows of a written batch (one executemany).
+
+    The rows go to the driver as tuples, as the core's own bulk inserts do: the
+    per-row type processing of a Core insert costs more than the database's work
+    on a ride-sharing import. SQLite gets the time as the text SQLAlchemy stores.
+    """
     rows = rows_for(settings, items)
-    if rows:
-        connection.execute(activity.insert(), rows)
+    if not rows:
+        return 0
+    sqlite = connection.dialect.name == "sqlite"
+    values = []
+    for row in rows:
+        if sqlite:
+            row["occurred_at"] = row["occurred_at"].isoformat(sep=" ", timespec="microseconds")
+        values.append(tuple(row[name] for name in _COLUMNS))
+    marker = "?" if sqlite else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO {activity.name} ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join([marker] * len(_COLUMNS))})",
+        values,
+    )
     return len(rows)
 
 

@@ -268,7 +268,8 @@ def _check_interactions(
         for party_id, subject in persons.items()
         if not ledger.has_entries(party_id) and _adult_throughout(subject, earliest, settings)
     }
-    memo: dict[tuple[int, str, str | None], str | None] = {}
+    # A steady person's answer is the same for everyone: keyed by purpose and channel.
+    memo: dict[tuple[str, str | None], str | None] = {}
     problems: list[_Problem] = []
     for item in items:
         device = _device_of(item.payload)
@@ -281,15 +282,16 @@ def _check_interactions(
             if subject is None:
                 continue
             concerned.append(subject.id)
+            is_steady = subject.id in steady
             for purpose in purposes_of[item.type]:
-                key = (subject.id, purpose, channel)
-                if subject.id in steady and key in memo:
+                key = (purpose, channel)
+                if is_steady and key in memo:
                     reason = memo[key]
                 else:
                     reason = _judge(
                         plugin, ledger, subject, purpose, item.occurred_at, now, channel, device
                     )
-                    if subject.id in steady:
+                    if is_steady:
                         memo[key] = reason
                 if reason is not None:
                     reasons.append(_message(subject, purpose, item.occurred_at, reason))
