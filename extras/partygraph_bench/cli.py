@@ -13,6 +13,7 @@ from rich.table import Table
 
 from partygraph.cli.output import console, emit_json, error_console
 from partygraph.errors import UserError
+from partygraph.storage.engine import redact_text
 from partygraph_bench.progress import Advance
 from partygraph_bench.runner import run_benchmark
 from partygraph_bench.scales import SCALES
@@ -71,8 +72,8 @@ def readable_table(result: dict[str, Any]) -> Table:
     "--database",
     default=None,
     metavar="URL",
-    help="A PostgreSQL URL to measure on (schemas are created and dropped); "
-    "default: SQLite files in a temporary folder.",
+    help="A PostgreSQL URL to measure on (schemas are created and dropped), or a SQLite "
+    "URL whose folder holds the temporary files; default: SQLite in a temporary folder.",
 )
 @click.option(
     "--repeat",
@@ -84,8 +85,10 @@ def readable_table(result: dict[str, Any]) -> Table:
 @click.option("--seed", type=int, default=11, show_default=True, help="The world's seed.")
 def bench(as_json: bool, scale: str, database: str | None, repeat: int, seed: int) -> None:
     """Measure ingest, writes, reads, analytics and privacy against same-run baselines."""
-    if database is not None and not database.startswith(("postgresql", "sqlite")):
-        raise UserError(f"--database: expected a postgresql:// or sqlite:// URL, got {database!r}")
+    if database is not None and not database.startswith(("postgresql", "sqlite:///")):
+        raise UserError(
+            f"--database: expected a postgresql:// or sqlite:/// URL, got {redact_text(database)!r}"
+        )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

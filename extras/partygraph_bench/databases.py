@@ -1,6 +1,7 @@
 """Where the benchmark writes: a world database and fresh databases to ingest into.
 
-SQLite: files in a temporary folder; a prepared database is copied file by
+SQLite: files in a temporary folder (in the folder of ``--database
+sqlite:///path`` if given); a prepared database is copied file by
 file, which is how each ingest repetition starts from the same state without
 writing it again. PostgreSQL (``--database postgresql://...``): one schema per
 database in the given database, dropped at the end; a prepared database is
@@ -35,17 +36,21 @@ class Workspace:
 
     def __init__(self, database: str | None) -> None:
         self.base: URL | None = None
-        self.folder = Path(tempfile.mkdtemp(prefix="partygraph-bench-"))
         self._schemas: list[str] = []
+        self._count = 0
+        parent: Path | None = None
         if database is not None:
             url = make_url(database)
             if url.get_backend_name() == "postgresql":
                 if url.drivername == "postgresql":
                     url = url.set(drivername="postgresql+psycopg")
                 self.base = url
-            elif url.get_backend_name() != "sqlite":
+            elif url.get_backend_name() == "sqlite" and url.database:
+                # A SQLite URL names where the files go (its folder): the disk to measure.
+                parent = Path(url.database).resolve().parent
+            else:
                 raise ValueError(f"database: expected a sqlite or postgresql URL, got {database}")
-        self._count = 0
+        self.folder = Path(tempfile.mkdtemp(prefix="partygraph-bench-", dir=parent))
 
     @property
     def dialect(self) -> str:

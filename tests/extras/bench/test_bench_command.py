@@ -92,7 +92,12 @@ def test_the_readable_table_names_every_section(report: dict[str, Any]) -> None:
     assert "ratio_to_floor" in text
 
 
-def test_a_database_that_is_not_sql_is_refused_with_exit_2() -> None:
+def test_an_unsupported_database_is_refused_with_exit_2_and_no_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from partygraph.cli import main
 
-    assert main(["bench", "--scale", "tiny", "--database", "mysql://db"]) == 2
+    assert main(["bench", "--scale", "tiny", "--database", "mysql://me:s3cret@db/x"]) == 2
+    error = capsys.readouterr().err
+    assert "--database" in error
+    assert "s3cret" not in error
