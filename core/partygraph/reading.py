@@ -111,6 +111,15 @@ class GraphReader(Protocol):
     ) -> dict[int, str]:
         """Which of *parties* may not be processed for *purpose*: ``{id: reason}``."""
 
+    def memo(self, owner: str) -> dict[Any, Any] | None:
+        """Scratch space for *owner* (a plugin's name) for as long as this reader lives.
+
+        What a plugin computed for one hook of a read (a party's snapshot for its
+        roles) can serve its other hooks of the same read (metrics, view section):
+        a reader is one look at the graph. None when the reader belongs to a write,
+        whose data change as the write goes on: compute afresh then.
+        """
+
 
 RolesFn = Callable[[Party, datetime, "SqlGraph"], list[RoleAssignment]]
 ExcludedFn = Callable[[Sequence[Party], str, datetime, "SqlGraph"], dict[int, str]]
@@ -141,8 +150,11 @@ class SqlGraph:
         roles_fn: RolesFn | None = None,
         metrics_fn: MetricsFn | None = None,
         excluded_fn: ExcludedFn | None = None,
+        *,
+        memo: bool = False,
     ) -> None:
         self._connection = connection
+        self._memo: dict[str, dict[Any, Any]] | None = {} if memo else None
         self._vocabulary = vocabulary
         self._as_of = as_of
         self._roles_fn = roles_fn
@@ -159,6 +171,12 @@ class SqlGraph:
     def as_of(self) -> datetime:
         """The time reads default to."""
         return self._as_of
+
+    def memo(self, owner: str) -> dict[Any, Any] | None:
+        """Scratch space for *owner* while this reader lives (None in a write's reader)."""
+        if self._memo is None:
+            return None
+        return self._memo.setdefault(owner, {})
 
     # -- parties ---------------------------------------------------------------------------
 

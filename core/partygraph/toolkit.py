@@ -323,7 +323,9 @@ class Toolkit:
             with connection.begin():
                 yield connection
 
-    def _graph(self, connection: Connection, as_of: datetime | None) -> SqlGraph:
+    def _graph(
+        self, connection: Connection, as_of: datetime | None, *, memo: bool = False
+    ) -> SqlGraph:
         return SqlGraph(
             connection,
             self.vocabulary,
@@ -331,6 +333,7 @@ class Toolkit:
             roles_fn=self.hooks.roles,
             metrics_fn=self.hooks.metrics,
             excluded_fn=self.hooks.excluded,
+            memo=memo,
         )
 
     @contextlib.contextmanager
@@ -338,7 +341,7 @@ class Toolkit:
         """A graph reader on one connection, for several reads in a row."""
         at = parse_time(as_of, "as_of") if as_of is not None else None
         with self._guard(), self.engine.connect() as connection:
-            yield self._graph(connection, at)
+            yield self._graph(connection, at, memo=True)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -218,13 +218,21 @@ class B2BPlugin:
     # -- reading -------------------------------------------------------------------------
 
     def _party_snapshot(self, party: Party, as_of: datetime, graph: GraphReader) -> Snapshot | None:
+        """The party's snapshot, read once per reader for its roles, metrics and section."""
         from partygraph_b2b.analytics import load
 
         assert party.id is not None
+        if party.kind not in ("organization", "person"):
+            return None
+        memo = graph.memo("b2b")
+        key = ("snapshot", party.id, as_of)
+        if memo is not None and key in memo:
+            found: Snapshot = memo[key]
+            return found
         if party.kind == "organization":
-            return load(graph, self.settings, as_of, accounts=[party.id], gated=self._gated)
-        if party.kind == "person":
-            return load(
+            snapshot = load(graph, self.settings, as_of, accounts=[party.id], gated=self._gated)
+        else:
+            snapshot = load(
                 graph,
                 self.settings,
                 as_of,
@@ -232,7 +240,9 @@ class B2BPlugin:
                 with_touches=True,
                 gated=self._gated,
             )
-        return None
+        if memo is not None:
+            memo[key] = snapshot
+        return snapshot
 
     @hookimpl
     def partygraph_roles(

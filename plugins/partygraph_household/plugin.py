@@ -164,11 +164,20 @@ class HouseholdPlugin:
         }
 
     def _summary(self, household: Party, at: datetime, graph: GraphReader) -> dict[str, Any]:
+        """The household's summary, computed once per reader for its metrics and section."""
         from partygraph_household.rollup import Census, summary_of
 
         assert household.id is not None
+        memo = graph.memo("household")
+        key = ("summary", household.id, at)
+        if memo is not None and key in memo:
+            found: dict[str, Any] = memo[key]
+            return found
         census = Census(graph, self.settings, at, [household.id])
-        return summary_of(census, household.id, deep=True)
+        summary = summary_of(census, household.id, deep=True)
+        if memo is not None:
+            memo[key] = summary
+        return summary
 
     def _memberships(
         self, person: Party, at: datetime, graph: GraphReader
