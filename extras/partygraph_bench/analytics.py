@@ -65,9 +65,43 @@ def sla_attainment(toolkit: Toolkit) -> Any:
     return toolkit.plugin("internal").service_levels(_REPORT_SINCE, AS_OF)
 
 
-# Segment evaluation (issue 9) goes here once segments exist: a function
-# ``segments(toolkit)`` evaluating them for the world's parties, listed below,
-# reports "segments_s" and its ratio to raw SQL like the others.
+#: Audiences over the whole population, each one SQL statement plus the privacy check
+#: of its members (see docs/segments.md).
+SEGMENTS: dict[str, dict[str, Any]] = {
+    "at_risk_customers": {
+        "purpose": "marketing",
+        "where": {
+            "all": [
+                {"role": "customer", "plugin": "b2c"},
+                {"metric": "b2c.recency_days", "op": ">=", "value": 90},
+            ]
+        },
+    },
+    "households_with_dependents": {
+        "purpose": "marketing",
+        "where": {
+            "all": [
+                {"kind": "household"},
+                {"metric": "household.dependents", "op": ">=", "value": 1},
+            ]
+        },
+    },
+    "recent_buyers_or_riders": {
+        "purpose": "analytics",
+        "where": {
+            "any": [
+                {"interaction": {"type": "purchase", "role": "purchaser", "within_days": 90}},
+                {"interaction": {"type": "trip", "role": "rider", "within_days": 30}},
+            ]
+        },
+    },
+}
+
+
+def segments(toolkit: Toolkit) -> Any:
+    """segments: a few audiences over every party (roles, metrics, windows, privacy)."""
+    return {name: toolkit.segment(body, AS_OF).count for name, body in SEGMENTS.items()}
+
 
 #: The analytics measured, by name (the JSON keys are ``<name>_s`` and so on).
 MEASUREMENTS: dict[str, Callable[[Toolkit], Any]] = {
@@ -77,6 +111,7 @@ MEASUREMENTS: dict[str, Callable[[Toolkit], Any]] = {
     "driver_earnings": driver_earnings,
     "driver_incentives": driver_incentives,
     "sla_attainment": sla_attainment,
+    "segments": segments,
 }
 
 
