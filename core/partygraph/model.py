@@ -14,7 +14,7 @@ from typing import Any, Literal
 import attrs
 import cattrs
 
-from partygraph._time import parse_time
+from partygraph.times import parse_time
 
 __all__ = [
     "Context",

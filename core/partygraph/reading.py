@@ -15,7 +15,6 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from sqlalchemy import Connection
 
 from partygraph import _statements as statements
-from partygraph._time import MIN_TIME, from_storage, to_storage
 from partygraph.errors import NotFoundError
 from partygraph.model import (
     Interaction,
@@ -33,6 +32,7 @@ from partygraph.storage.tables import (
     party_table,
     relationship_table,
 )
+from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph.vocabulary import Vocabulary
 
 __all__ = ["GraphReader", "SqlGraph"]

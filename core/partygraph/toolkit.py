@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.exc import OperationalError
 
 from partygraph._builtin import CorePlugin
-from partygraph._time import parse_time, to_storage, utcnow
 from partygraph.config import (
     Config,
     RawConfig,
@@ -69,6 +68,7 @@ from partygraph.storage.tables import (
     party_table,
     relationship_table,
 )
+from partygraph.times import parse_time, to_storage, utcnow
 from partygraph.vocabulary import DataDeclaration, Vocabulary
 from partygraph.writing import Pipeline, WriteReport, batches
 

@@ -24,12 +24,12 @@ import attrs
 import orjson
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from partygraph._time import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.errors import NotFoundError, UserError, ValidationError
 from partygraph.model import Context, Interaction, Participant, Party, PartyRef, Relationship
 from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
 from partygraph.schemas import load_schema
 from partygraph.storage.tables import interaction_table, party_table, relationship_table
+from partygraph.times import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.validation import CompiledSchema
 from partygraph.vocabulary import Cardinality, Vocabulary
 

@@ -51,8 +51,8 @@ from sqlalchemy import (
 )
 
 from partygraph import GraphReader, Party
-from partygraph._time import from_storage, to_storage
 from partygraph.storage.tables import participant_table, party_table, relationship_table
+from partygraph.times import from_storage, isoformat, to_storage
 from partygraph_b2b.deals import DealState, deals_as_of
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS, Settings, Track
 from partygraph_b2b.vocabulary import ACCOUNT_ROLE
@@ -68,7 +68,6 @@ __all__ = [
     "Stake",
     "Touch",
     "excluded",
-    "iso",
     "last_engaged",
     "load",
 ]
@@ -77,11 +76,6 @@ _rel = relationship_table
 _part = participant_table
 _party = party_table
 _ROLE_ORDER = {role: index for index, role in enumerate(COMMITTEE_ROLES)}
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO-8601 with a ``Z``, or None."""
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def day(value: datetime | None) -> str:
@@ -618,7 +612,7 @@ class Snapshot:
                     "person": self.summary(person_id),
                     "roles": list(self.roles_of(person_id, account_id)),
                     "interactions": found.interactions,
-                    "last": iso(last_engaged(found)),
+                    "last": isoformat(last_engaged(found)),
                 }
             )
         window = f"the {settings.engagement_window_days} days to {day(self.at)}"
@@ -636,8 +630,8 @@ class Snapshot:
             risk = f"missing roles: {missing_text}" if missing else None
         return {
             "account": self.summary(account_id),
-            "as_of": iso(self.at),
-            "since": iso(self.since),
+            "as_of": isoformat(self.at),
+            "since": isoformat(self.since),
             "window_days": settings.engagement_window_days,
             "required": required,
             "covered": covered,
@@ -711,10 +705,10 @@ class Snapshot:
             "title": job.title if job else None,
             "department": job.department if job else None,
             "employers": employers,
-            "since": iso(min((s.valid_from for s in stakes if s.valid_from), default=None)),
+            "since": isoformat(min((s.valid_from for s in stakes if s.valid_from), default=None)),
             "engaged": found is not None,
             "interactions": found.interactions if found else 0,
-            "last_engaged": iso(last_engaged(found)) if found else None,
+            "last_engaged": isoformat(last_engaged(found)) if found else None,
             **track.as_dict(),
         }
 

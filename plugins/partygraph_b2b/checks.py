@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from partygraph import Interaction, Party, Relationship, ValidationError, WriteBatch, WriteSession
-from partygraph._time import MIN_TIME, to_storage
-from partygraph._time import naive_utc as _naive
 from partygraph.storage.tables import relationship_table
+from partygraph.times import MIN_TIME, to_storage
+from partygraph.times import naive_utc as _naive
 from partygraph.validation import CompiledSchema
 from partygraph_b2b import tables
 from partygraph_b2b.deals import resolve_parties

@@ -30,7 +30,7 @@ def _plugin(toolkit: Toolkit) -> Any:
 def _as_of(value: str | None) -> str | None:
     if value is None:
         return None
-    from partygraph._time import parse_time
+    from partygraph.times import parse_time
 
     try:
         parse_time(value, "--as-of")

@@ -17,9 +17,9 @@ import attrs
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from partygraph import Party, PartyRef, WriteBatch, WriteSession
-from partygraph._time import from_storage, parse_time, to_storage
-from partygraph._time import naive_utc as _naive
 from partygraph.storage.tables import party_table
+from partygraph.times import from_storage, isoformat, parse_time, to_storage
+from partygraph.times import naive_utc as _naive
 from partygraph_b2b import tables
 from partygraph_b2b.settings import Settings
 
@@ -82,14 +82,10 @@ class DealState:
             "amount": self.amount,
             "currency": self.currency,
             "expected_close": self.expected_close.isoformat() if self.expected_close else None,
-            "since": _iso(self.since),
-            "opened_at": _iso(self.opened_at),
-            "won_at": _iso(self.won_at) if self.won_at else None,
+            "since": isoformat(self.since),
+            "opened_at": isoformat(self.opened_at),
+            "won_at": isoformat(self.won_at) if self.won_at else None,
         }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def resolve_parties(connection: Connection, refs: Iterable[PartyRef]) -> dict[PartyRef, Party]:
@@ -382,14 +378,14 @@ def deal_history(connection: Connection, account_id: int) -> list[dict[str, Any]
         assert recorded is not None
         entry["states"].append(
             {
-                "at": _iso(at),
+                "at": isoformat(at),
                 "name": row.name,
                 "stage": row.stage,
                 "status": row.status,
                 "amount": row.amount,
                 "currency": row.currency,
                 "expected_close": row.expected_close.isoformat() if row.expected_close else None,
-                "recorded_at": _iso(recorded),
+                "recorded_at": isoformat(recorded),
             }
         )
     return list(found.values())

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from partygraph import GraphReader, Party, PartySummary, RoleAssignment
-from partygraph_b2b.analytics import AccountStatus, Snapshot, Stake, day, iso, last_engaged
+from partygraph.times import isoformat
+from partygraph_b2b.analytics import AccountStatus, Snapshot, Stake, day, last_engaged
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS
 
 __all__ = [
@@ -133,8 +134,8 @@ def _past_stakeholders(
                     "name": view.other.name,
                 },
                 "role": rel.role,
-                "from": iso(rel.valid_from),
-                "to": iso(rel.valid_to),
+                "from": isoformat(rel.valid_from),
+                "to": isoformat(rel.valid_to),
                 "relationship": rel.id,
             }
         )
@@ -321,8 +322,8 @@ def person_section(snapshot: Snapshot, party: Party, graph: GraphReader) -> dict
                     "name": view.other.name,
                 },
                 "role": rel.role,
-                "from": iso(rel.valid_from),
-                "to": iso(rel.valid_to),
+                "from": isoformat(rel.valid_from),
+                "to": isoformat(rel.valid_to),
                 "relationship": rel.id,
             }
         )
@@ -353,5 +354,5 @@ def person_metrics(snapshot: Snapshot, party: Party) -> dict[str, float | int | 
     return {
         "stakeholder_accounts": len(accounts),
         "engaged_accounts": len(engaged),
-        "last_engaged": iso(last),
+        "last_engaged": isoformat(last),
     }

@@ -43,10 +43,10 @@ from sqlalchemy import (
 )
 
 from partygraph import GraphReader, Party
-from partygraph._time import from_storage, to_storage
-from partygraph._time import naive_utc as _naive
 from partygraph.reading import party_from_row
 from partygraph.storage.tables import participant_table, party_table
+from partygraph.times import from_storage, to_storage
+from partygraph.times import naive_utc as _naive
 from partygraph_b2c import statements, tables
 from partygraph_b2c.currencies import MINOR_UNITS, from_minor
 from partygraph_b2c.settings import Settings

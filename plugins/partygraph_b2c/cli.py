@@ -13,9 +13,9 @@ import click
 from rich.table import Table
 
 from partygraph import Toolkit, UserError
-from partygraph._time import parse_time
 from partygraph.cli import pass_toolkit
 from partygraph.cli.output import console, emit_json
+from partygraph.times import parse_time
 
 __all__ = ["b2c_group"]
 

@@ -18,7 +18,7 @@ import attrs
 from sqlalchemy import Connection
 
 from partygraph import Party, PartySummary
-from partygraph._time import from_storage, to_storage
+from partygraph.times import from_storage, to_storage
 from partygraph_b2c import statements
 from partygraph_b2c.currencies import MINOR_UNITS
 from partygraph_b2c.settings import Settings

@@ -28,7 +28,7 @@ import attrs
 from sqlalchemy import Connection, func, select
 
 from partygraph import Interaction, ValidationError, WriteBatch, WriteSession
-from partygraph._time import from_storage, to_storage
+from partygraph.times import from_storage, to_storage
 from partygraph_b2c import tables
 from partygraph_b2c.currencies import MINOR_UNITS, from_minor, is_currency, to_minor
 from partygraph_b2c.settings import Settings

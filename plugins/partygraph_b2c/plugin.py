@@ -27,11 +27,11 @@ from partygraph import (
     WriteSession,
     hookimpl,
 )
-from partygraph._time import parse_time, utcnow
 from partygraph.reading import party_from_row
 from partygraph.schemas import load_schema
 from partygraph.segments import SegmentMetric, SegmentPredicate
 from partygraph.storage.tables import participant_table, party_table
+from partygraph.times import parse_time, utcnow
 from partygraph_b2c import analytics, figures, segments, tables
 from partygraph_b2c.currencies import from_minor
 from partygraph_b2c.history import History, has_excluding_relationship, load_history

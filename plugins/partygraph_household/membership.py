@@ -30,8 +30,8 @@ import attrs
 from sqlalchemy import Connection, select
 
 from partygraph import Relationship, ValidationError, WriteBatch, WriteSession
-from partygraph._time import MIN_TIME, from_storage, to_storage
 from partygraph.storage.tables import relationship_table
+from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph_household.settings import Settings
 from partygraph_household.vocabulary import HEAD, HOLDS, MEMBER_OF
 

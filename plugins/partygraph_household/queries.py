@@ -41,13 +41,13 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from partygraph import Party
-from partygraph._time import MIN_TIME, from_storage, to_storage
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
     party_table,
     relationship_table,
 )
+from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph_household.settings import PurchaseSettings
 from partygraph_household.vocabulary import HOLDS, HOUSEHOLD, MEMBER_OF
 

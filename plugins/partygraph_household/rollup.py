@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from partygraph import GraphReader, Party, RoleAssignment
-from partygraph._time import to_storage
+from partygraph.times import to_storage
 from partygraph_household import queries
 from partygraph_household.queries import HoldingRow, MemberRow, SpendRow
 from partygraph_household.settings import Condition, Offer, Settings

@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 
-from partygraph._time import to_storage
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
+from partygraph.times import to_storage
 from partygraph_household.queries import (
     attribute_text,
     influence_statement,

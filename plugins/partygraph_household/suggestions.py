@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from partygraph import GraphReader, Party
-from partygraph._time import to_storage
+from partygraph.times import to_storage
 from partygraph_household import queries
 from partygraph_household.rollup import iso
 from partygraph_household.settings import Settings

@@ -32,7 +32,7 @@ import attrs
 from sqlalchemy import Connection
 
 from partygraph import GraphReader, UserError
-from partygraph._time import from_storage, parse_time, to_storage, utcnow
+from partygraph.times import isoformat, parse_time, to_storage, utcnow
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
 from partygraph_internal.sql import Named, chunks, load_parties, named
@@ -85,14 +85,7 @@ class Period:
 
     def as_dict(self) -> dict[str, str | None]:
         """JSON-ready."""
-        return {"since": _iso(self.since), "until": _iso(self.until)}
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    aware = from_storage(value) if value.tzinfo is None else value
-    return aware.isoformat().replace("+00:00", "Z") if aware is not None else None
+        return {"since": isoformat(self.since), "until": isoformat(self.until)}
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -383,7 +376,7 @@ def employee_usage(
                 if row is not None
                 else None,
                 "active_days": int(row.days) if row is not None else 0,
-                "last_active": _iso(row.last) if row is not None else None,
+                "last_active": isoformat(row.last) if row is not None else None,
             }
         )
     employees.sort(key=lambda item: (-item["records"], item["employee"]))

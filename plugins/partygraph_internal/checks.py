@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from partygraph import Interaction, Relationship, ValidationError, WriteBatch, WriteSession
-from partygraph._time import parse_time
+from partygraph.times import parse_time
 from partygraph_internal.settings import parse_sla
 from partygraph_internal.sql import Named, ServesLink, named, serves_links
 from partygraph_internal.vocabulary import (

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select
 
 from partygraph import Interaction, Party, WriteBatch, WriteSession
-from partygraph._time import parse_time, to_storage
 from partygraph.storage.tables import party_table, relationship_table
+from partygraph.times import parse_time, to_storage
 from partygraph_internal import tables
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, parse_sla
 from partygraph_internal.sql import ServesLink, chunks, serves_links

@@ -25,8 +25,8 @@ from partygraph import (
     WriteSession,
     hookimpl,
 )
-from partygraph._time import from_storage, to_storage
 from partygraph.schemas import load_schema
+from partygraph.times import from_storage, isoformat
 from partygraph_internal import analytics, statements, tables
 from partygraph_internal import vocabulary as vocab
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
@@ -272,7 +272,7 @@ class InternalPlugin:
             "department_name": job.other.name,
             "role": job.relationship.role,
             "title": job.relationship.attributes.get("title"),
-            "since": _iso(job.relationship.valid_from),
+            "since": isoformat(job.relationship.valid_from),
         }
 
     # -- data subjects -------------------------------------------------------------------
@@ -291,9 +291,9 @@ class InternalPlugin:
                 if row.requester_id == party.id
                 else ("assignee" if row.assignee_id == party.id else "provider"),
                 "category": row.category,
-                "opened_at": _iso(from_storage(row.opened_at)),
-                "due_at": _iso(from_storage(row.due_at)),
-                "resolved_at": _iso(from_storage(row.resolved_at)),
+                "opened_at": isoformat(from_storage(row.opened_at)),
+                "due_at": isoformat(from_storage(row.due_at)),
+                "resolved_at": isoformat(from_storage(row.resolved_at)),
                 "satisfaction": row.satisfaction,
             }
             for row in graph.connection.execute(
@@ -310,7 +310,7 @@ class InternalPlugin:
         ]
         used = [
             {
-                "at": _iso(from_storage(row.at)),
+                "at": isoformat(from_storage(row.at)),
                 "source": row.source,
                 "interaction": row.interaction_id,
                 "records_created": row.records_created,
@@ -420,9 +420,3 @@ class InternalPlugin:
         with self.toolkit.reader(period.until) as graph:
             wanted = self._departments(graph, departments)
             return analytics.employee_usage(graph, self.settings, period, wanted)
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return to_storage(value).isoformat() + "Z"

@@ -30,7 +30,7 @@ import attrs
 from sqlalchemy import Connection, Select
 
 from partygraph import GraphReader, Party, PartySummary, RoleAssignment
-from partygraph._time import MIN_TIME, from_storage, to_storage
+from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings, format_duration
 from partygraph_internal.sql import Named, named

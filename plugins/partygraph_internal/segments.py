@@ -39,9 +39,9 @@ from sqlalchemy import (
     union,
 )
 
-from partygraph._time import MIN_TIME
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
 from partygraph.storage.tables import participant_table
+from partygraph.times import MIN_TIME
 from partygraph_internal import tables
 from partygraph_internal.roles import INTERNAL_CUSTOMER, INTERNAL_SUPPLIER
 from partygraph_internal.settings import Settings

@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 
 from partygraph import Party
-from partygraph._time import from_storage, to_storage
 from partygraph.reading import party_from_row
 from partygraph.storage.tables import party_table, relationship_table
+from partygraph.times import from_storage, to_storage
 from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, SERVES
 
 __all__ = [

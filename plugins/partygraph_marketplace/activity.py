@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from partygraph import Interaction, Participant, Party
-from partygraph._time import from_storage, to_storage
 from partygraph.storage.tables import interaction_table, participant_table
+from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.periods import stamp
 from partygraph_marketplace.settings import Settings
 from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity

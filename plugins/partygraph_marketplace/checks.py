@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from partygraph import Interaction, Participant, ValidationError, WriteBatch, WriteSession
-from partygraph._time import parse_time
+from partygraph.times import parse_time
 from partygraph_marketplace.membership import Stage, load_stages, party_names, stage_at
 from partygraph_marketplace.settings import Settings
 from partygraph_marketplace.vocab import INCENTIVE_PAYOUT, SUPPORT_TICKET

@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
 )
 
-from partygraph._time import from_storage, to_storage
+from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.periods import bounds, bucket, money, period_label
 from partygraph_marketplace.settings import Settings, Side
 from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity

@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, or_, select
 
-from partygraph._time import from_storage, to_storage
 from partygraph.storage.tables import party_table, relationship_table
+from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.vocab import SIDE_OF
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, case, literal
 
-from partygraph._time import to_storage
+from partygraph.times import to_storage
 
 __all__ = [
     "CENT",

@@ -27,8 +27,8 @@ from partygraph import (
     WriteSession,
     hookimpl,
 )
-from partygraph._time import parse_time, utcnow
 from partygraph.schemas import load_schema
+from partygraph.times import parse_time, utcnow
 from partygraph_marketplace import activity, analytics, checks, parties, tables, vocab
 from partygraph_marketplace.periods import period_of, upto
 from partygraph_marketplace.settings import Settings, Side

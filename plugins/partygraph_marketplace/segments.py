@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, false, func, literal, or_, select, union_all
 
-from partygraph._time import from_storage, to_storage
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentScope
+from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.membership import ROLE_STAGES
 from partygraph_marketplace.periods import period_of
 from partygraph_marketplace.settings import Program, Settings, Side

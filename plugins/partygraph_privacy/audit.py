@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from partygraph import Context, NotFoundError, Party, UserError, WriteRefused
-from partygraph._time import to_storage, utcnow
+from partygraph.times import to_storage, utcnow
 from partygraph_privacy import tables
 
 if TYPE_CHECKING:

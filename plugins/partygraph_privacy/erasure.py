@@ -67,13 +67,13 @@ from sqlalchemy import (
 )
 
 from partygraph import Context, Party, PartyRef, ValidationError, WriteSession
-from partygraph._time import from_storage, to_storage, utcnow
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
     party_table,
     relationship_table,
 )
+from partygraph.times import from_storage, to_storage, utcnow
 from partygraph_privacy import tables
 from partygraph_privacy.retention import parse_duration
 

@@ -47,15 +47,14 @@ from partygraph import (
     WriteRefused,
     WriteSession,
 )
-from partygraph._time import naive_utc as _naive
-from partygraph._time import parse_time, to_storage
 from partygraph.storage.tables import party_table
+from partygraph.times import isoformat, parse_time, to_storage
+from partygraph.times import naive_utc as _naive
 from partygraph_privacy import tables
 from partygraph_privacy.ledger import (
     Entry,
     Ledger,
     Subject,
-    iso,
     load_subjects,
     resolve_parties,
     restrictions,
@@ -155,7 +154,7 @@ def _purposes(
 
 def _restriction_reason(entry: Entry) -> str:
     note = f" ({entry.note})" if entry.note else ""
-    return f"processing restricted since {iso(entry.at)}{note}"
+    return f"processing restricted since {isoformat(entry.at)}{note}"
 
 
 def _judge(
@@ -201,7 +200,7 @@ def _adult_throughout(subject: Subject, earliest: datetime, settings: Settings) 
 
 
 def _message(subject: Subject, purpose: str, at: datetime, reason: str) -> str:
-    return f"{subject.key}: no lawful basis for {purpose} at {iso(at)}: {reason}"
+    return f"{subject.key}: no lawful basis for {purpose} at {isoformat(at)}: {reason}"
 
 
 # -- interactions --------------------------------------------------------------------------
@@ -386,7 +385,7 @@ def _record_of(item: Any) -> dict[str, Any]:
         record: dict[str, Any] = {
             "type": item.type,
             "key": item.key,
-            "occurred_at": iso(item.occurred_at),
+            "occurred_at": isoformat(item.occurred_at),
             "participants": [{"party": p.party, "role": p.role} for p in item.participants],
             "payload": dict(item.payload),
         }
@@ -472,7 +471,7 @@ def _check_parties(plugin: PrivacyPlugin, parties: Sequence[Party], session: Wri
             if hits:
                 messages.append(
                     f"{party.key}: an identifier of this party (key, email or phone) belongs to a "
-                    f"subject erased on {iso(_naive(hits[0]))}; importing it again needs "
+                    f"subject erased on {isoformat(_naive(hits[0]))}; importing it again needs "
                     f"Context(purpose={ERASURE_OVERRIDE!r})"
                 )
     ids = [party.id for party in parties if party.id is not None]

@@ -32,9 +32,9 @@ import attrs
 from sqlalchemy import Connection, or_, select
 
 from partygraph import Context, Party, PartyKind, PartyRef, ValidationError
-from partygraph._time import naive_utc as _naive
-from partygraph._time import parse_time, to_storage, utcnow
 from partygraph.storage.tables import party_table
+from partygraph.times import isoformat, parse_time, to_storage, utcnow
+from partygraph.times import naive_utc as _naive
 from partygraph_privacy import tables
 from partygraph_privacy.minors import Guardians, age_at, consent_age, jurisdiction_of
 from partygraph_privacy.settings import Purpose, Settings
@@ -75,11 +75,6 @@ SALE_OR_SHARING = "sale_or_sharing"
 GPC_SOURCE = "gpc"
 
 _CHUNK = 10_000
-
-
-def iso(value: datetime) -> str:
-    """A stored (naive UTC) or aware time as ISO-8601 with ``Z``."""
-    return to_storage(value).isoformat() + "Z"
 
 
 @attrs.frozen
@@ -200,7 +195,7 @@ class State:
         if self.restriction is not None:
             note = f" ({self.restriction.note})" if self.restriction.note else ""
             return Decision(
-                False, None, f"processing restricted since {iso(self.restriction.at)}{note}"
+                False, None, f"processing restricted since {isoformat(self.restriction.at)}{note}"
             )
         config = self.config
         if config is None:
@@ -245,22 +240,22 @@ class State:
                     opted_out = None
             elif entry.action == "withdraw":
                 bases.pop("consent", None)
-                lost = f"consent{where} withdrawn on {iso(entry.at)}"
+                lost = f"consent{where} withdrawn on {isoformat(entry.at)}"
             elif entry.action == "object":
                 objection = entry
             elif entry.action == "opt_out":
                 opted_out = entry
         if objection is not None:
-            return Decision(False, None, f"objected to {self.purpose} on {iso(objection.at)}")
+            return Decision(False, None, f"objected to {self.purpose} on {isoformat(objection.at)}")
         if opted_out is not None and self.purpose == SALE_OR_SHARING:
             signal = " (Global Privacy Control signal)" if opted_out.source == GPC_SOURCE else ""
             return Decision(
-                False, None, f"opted out of sale or sharing on {iso(opted_out.at)}{signal}"
+                False, None, f"opted out of sale or sharing on {isoformat(opted_out.at)}{signal}"
             )
         valid: dict[str, Entry] = {}
         for basis, entry in bases.items():
             if entry.expires_at is not None and entry.expires_at <= at:
-                lost = f"{basis}{where} expired on {iso(entry.expires_at)}"
+                lost = f"{basis}{where} expired on {isoformat(entry.expires_at)}"
                 continue
             if basis in config.bases:
                 valid[basis] = entry
@@ -272,9 +267,9 @@ class State:
                     if entry.given_by_id is not None and entry.given_by_id != self.party_id
                     else ""
                 )
-                until = f" until {iso(entry.expires_at)}" if entry.expires_at else ""
+                until = f" until {isoformat(entry.expires_at)}" if entry.expires_at else ""
                 return Decision(
-                    True, basis, f"{basis}{where} recorded on {iso(entry.at)}{by}{until}"
+                    True, basis, f"{basis}{where} recorded on {isoformat(entry.at)}{by}{until}"
                 )
         if config.implicit and not self._implicit_withheld():
             basis = config.bases[0]
@@ -302,7 +297,7 @@ class State:
         if entry.guardian_verified:
             return None  # a guardian's verified consent, as established when recorded
         given_by = entry.given_by_id
-        when = iso(entry.at)
+        when = isoformat(entry.at)
         if given_by is None or given_by == self.party_id:
             return (
                 f"consent given on {when} by the subject, aged {age}, does not count below "
@@ -590,15 +585,15 @@ def entries(connection: Connection, party_id: int) -> list[dict[str, Any]]:
             "purpose": row.purpose,
             "channel": row.channel or "",
             "basis": row.basis,
-            "at": iso(_naive(row.at)),
-            "expires_at": iso(_naive(row.expires_at)) if row.expires_at is not None else None,
+            "at": isoformat(_naive(row.at)),
+            "expires_at": isoformat(_naive(row.expires_at)) if row.expires_at is not None else None,
             "source": row.source,
             "evidence": row.evidence,
             "jurisdiction": row.jurisdiction,
             "given_by": row.given_by_key,
             "verification": row.verification,
             "note": row.note,
-            "recorded_at": iso(_naive(row.recorded_at)),
+            "recorded_at": isoformat(_naive(row.recorded_at)),
         }
         for row in connection.execute(query)
     ]
@@ -619,7 +614,7 @@ def _text(value: datetime | str | None, field: str) -> str | None:
     if value is None:
         return None
     try:
-        return iso(parse_time(value, field))
+        return isoformat(parse_time(value, field))
     except ValueError as error:
         raise ValidationError(field, str(error), value) from None
 

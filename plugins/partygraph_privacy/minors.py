@@ -19,8 +19,8 @@ import attrs
 from sqlalchemy import Connection, and_, literal, select, union_all
 
 from partygraph import Party, RelationshipType
-from partygraph._time import MIN_TIME, to_storage
 from partygraph.storage.tables import relationship_table
+from partygraph.times import MIN_TIME, to_storage
 from partygraph_privacy.settings import Settings
 
 __all__ = [

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from partygraph import PartyRef, RecordType, ValidationError, WriteSession
-from partygraph._time import parse_time, to_storage
+from partygraph.times import parse_time, to_storage
 from partygraph_privacy import tables
 from partygraph_privacy.ledger import ALL_PURPOSES, GPC_SOURCE, SALE_OR_SHARING, resolve_parties
 from partygraph_privacy.minors import Guardians

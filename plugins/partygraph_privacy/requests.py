@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, or_, select, update
 
 from partygraph import Context, NotFoundError, Party, PartyRef, ValidationError, WriteRefused
-from partygraph._time import from_storage, parse_time, to_storage, utcnow
+from partygraph.times import from_storage, isoformat, parse_time, to_storage, utcnow
 from partygraph_privacy import tables
 from partygraph_privacy.ledger import entries as ledger_entries
 
@@ -113,11 +113,6 @@ def _time(value: datetime | str | None, field: str) -> datetime:
         raise ValidationError(field, str(error), value) from None
 
 
-def _iso(value: Any) -> str | None:
-    moment = from_storage(value)
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
 def _party(plugin: PrivacyPlugin, ref: PartyRef | Party) -> Party:
     """The party, looked up without announcing a read (this is bookkeeping, not a read)."""
     with plugin.toolkit.reader() as graph:
@@ -158,16 +153,16 @@ def _as_dict(row: Any, now: datetime | None = None) -> dict[str, Any]:
         "kind": row.kind,
         "jurisdiction": row.jurisdiction,
         "status": row.status,
-        "received_at": _iso(row.received_at),
-        "due_at": _iso(row.due_at),
-        "confirm_by": _iso(row.confirm_by),
-        "confirmed_at": _iso(row.confirmed_at),
+        "received_at": isoformat(row.received_at),
+        "due_at": isoformat(row.due_at),
+        "confirm_by": isoformat(row.confirm_by),
+        "confirmed_at": isoformat(row.confirmed_at),
         "verified": row.verified_at is not None,
-        "verified_at": _iso(row.verified_at),
+        "verified_at": isoformat(row.verified_at),
         "verification": row.verification,
-        "extension_notice_at": _iso(row.extension_notice_at),
+        "extension_notice_at": isoformat(row.extension_notice_at),
         "outcome": row.outcome,
-        "closed_at": _iso(row.closed_at),
+        "closed_at": isoformat(row.closed_at),
         "overdue": bool(is_open and due is not None and now > due),
         "confirmation_overdue": bool(
             is_open and confirm_by is not None and row.confirmed_at is None and now > confirm_by
@@ -318,7 +313,7 @@ def extend(
                 f"an extension needs notice within the original period (by "
                 f"{first.isoformat().replace('+00:00', 'Z')}); notice given "
                 f"{notice.isoformat().replace('+00:00', 'Z')} is too late",
-                _iso(to_storage(notice)),
+                isoformat(to_storage(notice)),
             )
         return {
             "due_at": to_storage(_deadline(plugin, row.jurisdiction, received, extended=True)),
@@ -526,12 +521,12 @@ def subject_export(plugin: PrivacyPlugin, party: Party, connection: Connection) 
                 "record_type": row.record_type,
                 "record": row.record,
                 "reason": row.reason,
-                "quarantined_at": _iso(row.quarantined_at),
-                "expires_at": _iso(row.expires_at),
+                "quarantined_at": isoformat(row.quarantined_at),
+                "expires_at": isoformat(row.expires_at),
             }
             for row in held
         ],
-        "export_files": [{"written_at": _iso(row.written_at)} for row in exports],
+        "export_files": [{"written_at": isoformat(row.written_at)} for row in exports],
     }
 
 

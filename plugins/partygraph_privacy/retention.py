@@ -24,8 +24,8 @@ import attrs
 from sqlalchemy import Connection, delete, func, select
 
 from partygraph import ValidationError
-from partygraph._time import parse_time, to_storage, utcnow
 from partygraph.storage.tables import interaction_table, participant_table
+from partygraph.times import parse_time, to_storage, utcnow
 from partygraph_privacy import tables
 from partygraph_privacy.audit import append, write_transaction
 

@@ -422,7 +422,7 @@ def explain(toolkit: Toolkit, ref: str, as_of: str | None, as_json: bool) -> Non
 def _as_of(value: str | None) -> str | None:
     if value is None:
         return None
-    from partygraph._time import parse_time
+    from partygraph.times import parse_time
 
     try:
         parse_time(value, "--as-of")

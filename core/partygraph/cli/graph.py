@@ -67,7 +67,7 @@ def graph(
     output: str | None,
 ) -> None:
     """Draw REF's neighbourhood: relationships and recent interactions, roles on the edges."""
-    from partygraph._time import parse_time
+    from partygraph.times import parse_time
 
     try:
         at = parse_time(as_of, "--as-of") if as_of is not None else None

@@ -1,5 +1,7 @@
 """One notion of time: aware UTC at the edges, naive UTC in storage.
 
+Public so that plugins read and write times exactly as the core does.
+
 Dates (``2026-01-10``) mean midnight UTC of that day. Naive datetimes given by
 a caller are taken as UTC. Storage keeps naive UTC so that SQLite text and
 PostgreSQL ``timestamp`` columns compare the same way.
@@ -12,6 +14,7 @@ from datetime import UTC, date, datetime, time
 __all__ = [
     "MIN_TIME",
     "from_storage",
+    "isoformat",
     "naive_utc",
     "parse_time",
     "storage_text",
@@ -79,3 +82,12 @@ def naive_utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return to_storage(value)
+
+
+def isoformat(value: datetime | str | None) -> str | None:
+    """A stored (naive UTC, or SQLite's text) or aware time as ISO 8601 with ``Z``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return to_storage(value).isoformat() + "Z"
