@@ -67,6 +67,9 @@ class Config:
     batch_size: int
     max_record_bytes: int
     data: Mapping[str, Any]
+    max_depth: int = 64
+    max_batch_size: int = 100_000
+    max_batch_bytes: int = 64 << 20
 
 
 def read_config(config: str | Path | Mapping[str, Any] | None) -> RawConfig:
@@ -264,6 +267,7 @@ def resolve_config(
                         toml_line(raw.text, where) if raw.text else None,
                     )
                 )
+    violations.extend(_batch_size_violations(raw, data))
     if violations:
         raise ConfigError(raw.source, violations)
     data = _fill_defaults(data, schema)
@@ -281,7 +285,27 @@ def resolve_config(
         batch_size=int(data["import"]["batch_size"]),
         max_record_bytes=int(data["import"]["max_record_bytes"]),
         data=data,
+        max_depth=int(data["import"]["max_depth"]),
+        max_batch_size=int(data["import"]["max_batch_size"]),
+        max_batch_bytes=int(data["import"]["max_batch_bytes"]),
     )
+
+
+def _batch_size_violations(raw: RawConfig, data: Mapping[str, Any]) -> list[ConfigViolation]:
+    """``import.batch_size`` may not exceed ``import.max_batch_size``."""
+    section = data.get("import")
+    if not isinstance(section, dict):
+        return []
+    size = section.get("batch_size", 5000)
+    limit = section.get("max_batch_size", 100_000)
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (size, limit)):
+        return []  # the schema reports the wrong type
+    if size <= limit:
+        return []
+    where = "/import/batch_size"
+    line = toml_line(raw.text, where) if raw.text and not raw.source.endswith(".json") else None
+    message = f"must be at most import.max_batch_size ({limit}), got {size}"
+    return [ConfigViolation(where, message, line)]
 
 
 def _relative_sqlite(url: str, base: Path) -> str:

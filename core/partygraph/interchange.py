@@ -7,13 +7,16 @@
     {"interaction": {"type": "meeting", "occurred_at": "2026-02-01T10:00:00Z",
                      "participants": [{"party": "alice", "role": "attendee"}]}}
 
-Reading is streaming and bounded: a line longer than the configured limit, or
-nested deeper than :data:`MAX_DEPTH`, is rejected with its line number
-instead of being loaded into memory.
+Reading is streaming and bounded (:mod:`partygraph.limits`): a line longer
+than ``import.max_record_bytes``, or nested deeper than ``import.max_depth``
+(:data:`MAX_DEPTH` by default), is rejected with its line number instead of
+being loaded into memory. CSV files of parties (``partygraph import --kind``)
+are read with the same bounds by :func:`read_csv_parties`.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -22,11 +25,12 @@ import attrs
 import orjson
 
 from partygraph.errors import UserError
+from partygraph.limits import InputLimits, nesting_depth
 
-__all__ = ["MAX_DEPTH", "JsonlReader", "Unreadable", "read_jsonl"]
+__all__ = ["MAX_DEPTH", "JsonlReader", "Unreadable", "read_csv_parties", "read_jsonl"]
 
-#: Deepest accepted nesting of objects and lists in one record.
-MAX_DEPTH = 64
+#: Deepest accepted nesting of objects and lists in one record, by default.
+MAX_DEPTH = InputLimits().max_depth
 
 
 @attrs.frozen
@@ -34,21 +38,6 @@ class Unreadable:
     """A line that is not a record; the pipeline rejects it with ``reason``."""
 
     reason: str
-
-
-def _depth(value: Any, limit: int) -> int:
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((child, level + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, level + 1) for child in item)
-    return deepest
 
 
 @attrs.define
@@ -60,12 +49,16 @@ class JsonlReader:
     close_stream: bool = False
     bytes_read: int = 0
     total_bytes: int | None = None
+    max_depth: int = MAX_DEPTH
+    #: Size in bytes of the line last read (what a batch of records holds).
+    last_record_bytes: int = 0
 
     def records(self) -> Iterator[tuple[int, str, Any]]:
         """Every non-blank line as a record, or as :class:`Unreadable` with the reason."""
         try:
             for number, raw in enumerate(self._lines(), start=1):
                 self.bytes_read += len(raw)
+                self.last_record_bytes = len(raw)
                 if len(raw) > self.max_record_bytes:
                     yield (
                         number,
@@ -102,8 +95,7 @@ class JsonlReader:
                 continue
             yield raw
 
-    @staticmethod
-    def _parse(line: bytes) -> tuple[str, Any]:
+    def _parse(self, line: bytes) -> tuple[str, Any]:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as error:
@@ -115,12 +107,18 @@ class JsonlReader:
         ((kind, body),) = record.items()
         if not isinstance(body, dict):
             return "<unreadable>", Unreadable(f"{kind}: must be an object")
-        if _depth(body, MAX_DEPTH) > MAX_DEPTH:
-            return "<unreadable>", Unreadable(f"{kind}: nested deeper than {MAX_DEPTH} levels")
+        if nesting_depth(body, self.max_depth) > self.max_depth:
+            return "<unreadable>", Unreadable(
+                f"{kind}: nested deeper than {self.max_depth} levels (import.max_depth)"
+            )
         return kind, body
 
 
-def read_jsonl(source: str | Path | IO[bytes], max_record_bytes: int = 1 << 20) -> JsonlReader:
+def read_jsonl(
+    source: str | Path | IO[bytes],
+    max_record_bytes: int = 1 << 20,
+    max_depth: int = MAX_DEPTH,
+) -> JsonlReader:
     """A reader over a file path or a binary stream."""
     if isinstance(source, str | Path):
         path = Path(source)
@@ -128,5 +126,60 @@ def read_jsonl(source: str | Path | IO[bytes], max_record_bytes: int = 1 << 20) 
             stream: IO[bytes] = path.open("rb")
         except OSError as error:
             raise UserError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
-        return JsonlReader(stream, max_record_bytes, True, 0, path.stat().st_size)
-    return JsonlReader(source, max_record_bytes)
+        return JsonlReader(stream, max_record_bytes, True, 0, path.stat().st_size, max_depth)
+    return JsonlReader(source, max_record_bytes, max_depth=max_depth)
+
+
+def read_csv_parties(
+    path: str | Path, kind: str, max_record_bytes: int = 1 << 20
+) -> Iterator[tuple[int, str, Any]]:
+    """``(line, "party", body)`` for every row of a CSV file with a ``key`` column.
+
+    Columns other than ``key`` and ``name`` become attributes (empty cells are
+    left out). A CSV row may span lines, so a damaged file cannot be resumed
+    after the damage: a row over ``max_record_bytes``, text that is not UTF-8 or
+    a malformed row stops the import with a :class:`UserError` naming the line.
+    """
+    where = str(path)
+    try:
+        handle = Path(path).open("rb")  # noqa: SIM115 -- closed by the with below
+    except OSError as error:
+        raise UserError(f"cannot read {where!r}: {error.strerror or error}") from None
+    with handle:
+        lines = _bounded_text_lines(handle, where, max_record_bytes)
+        reader = csv.DictReader(lines)
+        try:
+            if reader.fieldnames is None or "key" not in reader.fieldnames:
+                raise UserError(f"{where}: a CSV import needs a header row with a 'key' column")
+            for row in reader:
+                attributes = {
+                    column: value
+                    for column, value in row.items()
+                    if column not in {"key", "name"}
+                    and isinstance(column, str)
+                    and value not in ("", None)
+                }
+                body = {
+                    "key": row["key"],
+                    "kind": kind,
+                    "name": row.get("name") or None,
+                    "attributes": attributes,
+                }
+                yield reader.line_num, "party", body
+        except csv.Error as error:
+            raise UserError(f"{where}: line {reader.line_num}: not valid CSV: {error}") from None
+
+
+def _bounded_text_lines(handle: IO[bytes], where: str, limit: int) -> Iterator[str]:
+    """Decoded lines of a binary file, none of them longer than *limit* bytes."""
+    for number, raw in enumerate(iter(lambda: handle.readline(limit + 2), b""), start=1):
+        if len(raw) > limit:
+            raise UserError(
+                f"{where}: line {number}: longer than {limit} bytes (import.max_record_bytes)"
+            )
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise UserError(
+                f"{where}: line {number}: not UTF-8 text (byte {error.start + 1})"
+            ) from None

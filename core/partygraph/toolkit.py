@@ -39,6 +39,7 @@ from partygraph.errors import (
     WriteWithheld,
 )
 from partygraph.hooks import Hooks
+from partygraph.limits import InputLimits, cut_batches, record_problem
 from partygraph.model import (
     Context,
     Interaction,
@@ -62,6 +63,7 @@ from partygraph.segments import SegmentCatalog, SegmentCompiler, SegmentResult
 from partygraph.segments.evaluate import evaluate_segment
 from partygraph.storage import migrations
 from partygraph.storage.engine import WRITE, adopt_engine, create_engine_for, redact_text
+from partygraph.storage.retry import RetryPolicy, run_with_retry
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -70,11 +72,12 @@ from partygraph.storage.tables import (
 )
 from partygraph.times import parse_time, to_storage, utcnow
 from partygraph.vocabulary import DataDeclaration, Vocabulary
-from partygraph.writing import Pipeline, WriteReport, batches
+from partygraph.writing import Pipeline, WriteReport
 
 __all__ = ["PartyView", "Toolkit", "check_config", "open"]
 
 ProgressFn = Callable[[int], None]
+Numbered = tuple[int, str, Any]
 _CORE_RECORDS = ("party", "relationship", "interaction")
 
 
@@ -201,6 +204,15 @@ class Toolkit:
         self.vocabulary = prepared.vocabulary
         #: The config's segments with the predicates and metrics plugins give for them.
         self.segments = prepared.segments
+        #: Bounds on input (``import.*`` in the config).
+        self.limits = InputLimits(
+            max_record_bytes=self.config.max_record_bytes,
+            max_depth=self.config.max_depth,
+            max_batch_size=self.config.max_batch_size,
+            max_batch_bytes=self.config.max_batch_bytes,
+        )
+        #: How a write transaction that lost a race with a concurrent writer is retried.
+        self.retry_policy = RetryPolicy()
         self._own_engine = engine is None
         self.engine = (
             adopt_engine(engine)
@@ -317,9 +329,14 @@ class Toolkit:
         return self._transaction()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, *, pipeline: bool = False) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             connection.execution_options(**{WRITE: True})
+            if pipeline and connection.dialect.name == "postgresql":
+                # A concurrent update of a row this write read and merges (a party's
+                # attributes) aborts one of the two with a serialization failure,
+                # which the retry runs again on fresh data: no lost update.
+                connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield connection
 
@@ -361,11 +378,30 @@ class Toolkit:
         ``(record type, body)`` pairs. All-or-nothing unless *skip_invalid*:
         then invalid records are reported in the result and the rest written.
         """
-        return self._run(_numbered(records), skip_invalid, context, progress, batch_size)[0]
+        size = self.limits.check_batch_size(batch_size) if batch_size is not None else None
+        if isinstance(records, list | tuple):
+            listed = records
+            source = _Source(lambda: self._bounded(_numbered(listed)), replayable=True)
+        else:
+            source = _Source(lambda: self._bounded(_numbered(records)), replayable=False)
+        return self._run(source, skip_invalid, context, progress, size)[0]
+
+    def _bounded(self, records: Iterable[Numbered]) -> Iterator[Numbered]:
+        """In-memory records, those nested too deeply replaced by their rejection."""
+        from partygraph.interchange import Unreadable
+
+        limits = self.limits
+        for line, kind, body in records:
+            value = body if isinstance(body, Mapping) else _free_form(body)
+            problem = record_problem(kind, value, limits) if value is not None else None
+            if problem is None:
+                yield line, kind, body
+            else:
+                yield line, "<unreadable>", Unreadable(problem)
 
     def _run(
         self,
-        records: Iterable[tuple[int, str, Any]],
+        source: _Source,
         skip_invalid: bool,
         context: Context | None,
         progress: ProgressFn | None,
@@ -376,23 +412,28 @@ class Toolkit:
         if context.at is None:
             context = attrs.evolve(context, at=utcnow())
         try:
-            return self._run_in_transaction(
-                records, skip_invalid, context, progress, batch_size, raise_first
-            )
+            with self._guard():
+                return run_with_retry(
+                    lambda: self._run_in_transaction(
+                        source, skip_invalid, context, progress, batch_size, raise_first
+                    ),
+                    self.retry_policy,
+                    can_retry=source.can_replay,
+                )
         except Exception as error:
             self.hooks.write_failed(error, context)
             raise
 
     def _run_in_transaction(
         self,
-        records: Iterable[tuple[int, str, Any]],
+        source: _Source,
         skip_invalid: bool,
         context: Context,
         progress: ProgressFn | None,
         batch_size: int | None,
         raise_first: bool,
     ) -> tuple[WriteReport, list[Any]]:
-        with self._guard(), self._transaction() as connection:
+        with self._transaction(pipeline=True) as connection:
             graph = self._graph(connection, context.at)
             pipeline = Pipeline(
                 connection,
@@ -404,7 +445,10 @@ class Toolkit:
                 raise_first=raise_first,
             )
             done = 0
-            for batch in batches(records, batch_size or self.config.batch_size):
+            size = batch_size or self.config.batch_size
+            for batch in cut_batches(
+                source.records(), size, self.limits.max_batch_bytes, source.weigh
+            ):
                 pipeline.run_batch(batch)
                 done += len(batch)
                 if progress is not None:
@@ -416,7 +460,8 @@ class Toolkit:
 
     def _single(self, kind: str, body: Any, context: Context | None) -> list[Any]:
         """Write one record through the same pipeline; raise its first error as is."""
-        report, written = self._run(iter([(1, kind, body)]), False, context, None, 1, True)
+        one = _Source(lambda: self._bounded([(1, kind, body)]), replayable=True)
+        report, written = self._run(one, False, context, None, 1, True)
         if report.withheld:
             raise WriteWithheld(report.withheld[0].reason)
         return written
@@ -535,8 +580,12 @@ class Toolkit:
         progress: ProgressFn | None = None,
     ) -> WriteReport:
         """Record a batch of interactions (hooks are called per batch, not per row)."""
-        items = ((index, "interaction", item) for index, item in enumerate(interactions, start=1))
-        return self._run(items, skip_invalid, context, progress, None)[0]
+        if isinstance(interactions, list | tuple):
+            listed = interactions
+            source = _Source(lambda: self._bounded(_as_interactions(listed)), replayable=True)
+        else:
+            source = _Source(lambda: self._bounded(_as_interactions(interactions)), False)
+        return self._run(source, skip_invalid, context, progress, None)[0]
 
     def import_jsonl(
         self,
@@ -550,16 +599,48 @@ class Toolkit:
 
         *progress* receives the number of bytes read so far.
         """
-        from partygraph.interchange import read_jsonl
+        from partygraph.interchange import JsonlReader, read_jsonl
 
         context = context or Context(source="import")
-        reader = read_jsonl(source, self.config.max_record_bytes)
+        limits = self.limits
+        start = None if isinstance(source, str | Path) else _tell(source)
+        # The first reader opens the file now: a missing file is an error before any write.
+        readers: list[JsonlReader] = [read_jsonl(source, limits.max_record_bytes, limits.max_depth)]
+        opened = [0]
+
+        def open_reader() -> Iterator[Numbered]:
+            opened[0] += 1
+            if opened[0] > 1:  # a retry reads the input again from where it began
+                if start is not None and not isinstance(source, str | Path):
+                    source.seek(start)
+                readers.append(read_jsonl(source, limits.max_record_bytes, limits.max_depth))
+            return readers[-1].records()
 
         def _progress(_records: int) -> None:
             if progress is not None:
-                progress(reader.bytes_read)
+                progress(readers[-1].bytes_read)
 
-        return self._run(reader.records(), skip_invalid, context, _progress, None)[0]
+        replayable = isinstance(source, str | Path) or start is not None
+        records = _Source(open_reader, replayable, lambda: readers[-1].last_record_bytes)
+        return self._run(records, skip_invalid, context, _progress, None)[0]
+
+    def import_csv(
+        self,
+        path: str | Path,
+        kind: str,
+        *,
+        skip_invalid: bool = False,
+        context: Context | None = None,
+    ) -> WriteReport:
+        """Import a CSV file of parties of *kind* (a ``key`` column, ``name``, attributes).
+
+        Rejections carry the CSV line numbers; rows are bounded like JSON lines.
+        """
+        from partygraph.interchange import read_csv_parties
+
+        limits = self.limits
+        rows = _Source(lambda: read_csv_parties(path, kind, limits.max_record_bytes), True)
+        return self._run(rows, skip_invalid, context or Context(source="import"), None, None)[0]
 
     # -- reading -------------------------------------------------------------------------
     #
@@ -740,14 +821,19 @@ class Toolkit:
         interactions left with no participant are deleted.
         """
         context = context or Context(source="erasure")
-        with self._guard(), self._transaction() as connection:
-            graph = self._graph(connection, context.at)
-            party = graph.party(ref)
-            assert party.id is not None
-            pipeline = Pipeline(connection, self.vocabulary, self.hooks, graph, context)
-            reports = self.hooks.erase_subject(party, pipeline.session)
-            counts = _erase_core_rows(connection, party.id)
-            return {"party": party.key, "core": counts, "plugins": reports}
+
+        def erase() -> dict[str, Any]:
+            with self._transaction() as connection:
+                graph = self._graph(connection, context.at)
+                party = graph.party(ref)
+                assert party.id is not None
+                pipeline = Pipeline(connection, self.vocabulary, self.hooks, graph, context)
+                reports = self.hooks.erase_subject(party, pipeline.session)
+                counts = _erase_core_rows(connection, party.id)
+                return {"party": party.key, "core": counts, "plugins": reports}
+
+        with self._guard():
+            return run_with_retry(erase, self.retry_policy)
 
 
 def _erase_core_rows(connection: Connection, party_id: int) -> dict[str, int]:
@@ -797,6 +883,57 @@ class RecordsRejected(UserError):
             lines.append(f"... and {more} more")
         head = f"{len(report.rejected)} invalid record(s); nothing was written"
         super().__init__(head + ":\n" + "\n".join(lines))
+
+
+class _Source:
+    """The records of one write, readable again when a retry runs it from the start.
+
+    A list or a file can be read again; a one-shot iterator only as long as
+    none of its records has been taken.
+    """
+
+    def __init__(
+        self,
+        open_records: Callable[[], Iterable[Numbered]],
+        replayable: bool,
+        weigh: Callable[[], int] | None = None,
+    ) -> None:
+        self._open = open_records
+        self._replayable = replayable
+        self._taken = False
+        self.weigh = weigh
+
+    def records(self) -> Iterator[Numbered]:
+        """The records, from the first."""
+        for record in self._open():
+            self._taken = True
+            yield record
+
+    def can_replay(self) -> bool:
+        """Whether a retry would see the same records."""
+        return self._replayable or not self._taken
+
+
+def _free_form(item: object) -> Any:
+    """The free-form part of a model object (attributes or payload), which may nest."""
+    if isinstance(item, Party | Relationship):
+        return item.attributes
+    if isinstance(item, Interaction):
+        return item.payload
+    return None
+
+
+def _tell(stream: IO[bytes]) -> int | None:
+    """Where a seekable stream stands (to read it again on a retry), else None."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _as_interactions(items: Iterable[Any]) -> Iterator[Numbered]:
+    for index, item in enumerate(items, start=1):
+        yield index, "interaction", item
 
 
 def _numbered(records: Iterable[Any]) -> Iterator[tuple[int, str, Any]]:

@@ -188,7 +188,7 @@ def test_deep_nesting_is_rejected(toolkit: Toolkit, tmp_path: Path) -> None:
     report = toolkit.import_jsonl(path, skip_invalid=True)
     (rejection,) = report.rejected
     assert rejection.line == 2
-    assert rejection.reason == f"party: nested deeper than {MAX_DEPTH} levels"
+    assert rejection.reason == f"party: nested deeper than {MAX_DEPTH} levels (import.max_depth)"
     assert report.created == {"party": 1}
 
 

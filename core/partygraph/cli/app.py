@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import importlib.metadata
 import json
@@ -10,7 +9,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -302,27 +301,6 @@ def db_current(toolkit: Toolkit, as_json: bool) -> None:
 # -- import ------------------------------------------------------------------------------
 
 
-def _csv_records(path: str, kind: str) -> Iterator[dict[str, Any]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "key" not in reader.fieldnames:
-            raise UserError(f"{path}: a CSV import needs a header row with a 'key' column")
-        for row in reader:
-            attributes = {
-                column: value
-                for column, value in row.items()
-                if column not in {"key", "name"} and column is not None and value not in ("", None)
-            }
-            yield {
-                "party": {
-                    "key": row["key"],
-                    "kind": kind,
-                    "name": row.get("name") or None,
-                    "attributes": attributes,
-                }
-            }
-
-
 @cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Write the valid records, report the rest.")
@@ -348,7 +326,7 @@ def import_(
     ) as progress:
         task = progress.add_task("import", total=total)
         if kind is not None:
-            report = toolkit.write(_csv_records(file, kind), skip_invalid=skip_invalid)
+            report = toolkit.import_csv(file, kind, skip_invalid=skip_invalid)
         else:
             report = toolkit.import_jsonl(
                 file,
