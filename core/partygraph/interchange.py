@@ -25,7 +25,7 @@ import attrs
 import orjson
 
 from partygraph.errors import UserError
-from partygraph.limits import InputLimits, nesting_depth
+from partygraph.limits import InputLimits, record_problem
 
 __all__ = ["MAX_DEPTH", "JsonlReader", "Unreadable", "read_csv_parties", "read_jsonl"]
 
@@ -55,6 +55,7 @@ class JsonlReader:
 
     def records(self) -> Iterator[tuple[int, str, Any]]:
         """Every non-blank line as a record, or as :class:`Unreadable` with the reason."""
+        limits = InputLimits(max_depth=self.max_depth)
         try:
             for number, raw in enumerate(self._lines(), start=1):
                 self.bytes_read += len(raw)
@@ -70,9 +71,11 @@ class JsonlReader:
                     )
                     continue
                 line = raw.strip()
+                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:].strip()  # a UTF-8 byte order mark, as some editors write
                 if not line:
                     continue
-                yield number, *self._parse(line)
+                yield number, *self._parse(line, limits)
         finally:
             if self.close_stream:
                 self.stream.close()
@@ -95,7 +98,8 @@ class JsonlReader:
                 continue
             yield raw
 
-    def _parse(self, line: bytes) -> tuple[str, Any]:
+    @staticmethod
+    def _parse(line: bytes, limits: InputLimits) -> tuple[str, Any]:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as error:
@@ -107,10 +111,9 @@ class JsonlReader:
         ((kind, body),) = record.items()
         if not isinstance(body, dict):
             return "<unreadable>", Unreadable(f"{kind}: must be an object")
-        if nesting_depth(body, self.max_depth) > self.max_depth:
-            return "<unreadable>", Unreadable(
-                f"{kind}: nested deeper than {self.max_depth} levels (import.max_depth)"
-            )
+        problem = record_problem(str(kind), body, limits)
+        if problem is not None:
+            return "<unreadable>", Unreadable(problem)
         return kind, body
 
 

@@ -6,11 +6,14 @@ objects and lists in a record (``max_depth``), the most records in one batch
 (``max_batch_size``, which also bounds ``batch_size``) and the most bytes of
 records held in one batch (``max_batch_bytes``). A record over a limit is
 rejected with its line number and the limit's name, like any invalid record;
-a batch size over the limit is refused before anything is read.
+a batch size over the limit is refused before anything is read. A value that
+one of the two databases cannot store as it is (a NUL character, an integer
+beyond 64 bits, an infinite number) is rejected the same way on both.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -65,10 +68,76 @@ def nesting_depth(value: Any, limit: int) -> int:
     return deepest
 
 
+#: Integers both databases' JSON columns and the payload encoder hold exactly.
+_INT_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a scalar cannot be stored the same way on SQLite and PostgreSQL, or None."""
+    if isinstance(value, str):
+        return (
+            "contains the NUL character (\\u0000), which cannot be stored"
+            if "\x00" in value
+            else None
+        )
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        low, high = _INT_RANGE
+        return None if low <= value <= high else "integer out of the 64-bit range"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a JSON number"
+    return None
+
+
+def _first_unstorable(value: Any, path: str) -> str | None:
+    """The path to the first value that cannot be stored, with the reason."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                place = f"{where}/{key}"
+                problem = _unstorable(key)
+                if problem is not None:
+                    return f"{place!r}: the name {problem}"
+                stack.append((child, place))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{where}/{index}") for index, child in enumerate(item))
+        else:
+            problem = _unstorable(item)
+            if problem is not None:
+                return f"{where}: {problem}"
+    return None
+
+
 def record_problem(kind: str, body: Any, limits: InputLimits) -> str | None:
-    """Why an in-memory record body breaks a limit (nesting depth), or None."""
-    if nesting_depth(body, limits.max_depth) > limits.max_depth:
-        return f"{kind}: nested deeper than {limits.max_depth} levels (import.max_depth)"
+    """Why a record body breaks a limit or cannot be stored faithfully, or None.
+
+    Checks nesting depth (``import.max_depth``), and that every string and
+    name is free of NUL characters, every integer fits in 64 bits and every
+    number is finite: PostgreSQL refuses the former, JSON has no infinity,
+    and SQLite would store what PostgreSQL refuses, so both reject alike.
+    """
+    stack = [(body, 1)]
+    deepest = 0
+    suspect = False
+    while stack:
+        item, level = stack.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > limits.max_depth:
+                return f"{kind}: nested deeper than {limits.max_depth} levels (import.max_depth)"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                suspect = suspect or (isinstance(key, str) and "\x00" in key)
+                stack.append((child, level + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, level + 1) for child in item)
+        elif not suspect and _unstorable(item) is not None:
+            suspect = True
+    if suspect:
+        return _first_unstorable(body, kind)
     return None
 
 

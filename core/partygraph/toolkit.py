@@ -639,7 +639,9 @@ class Toolkit:
         from partygraph.interchange import read_csv_parties
 
         limits = self.limits
-        rows = _Source(lambda: read_csv_parties(path, kind, limits.max_record_bytes), True)
+        rows = _Source(
+            lambda: self._bounded(read_csv_parties(path, kind, limits.max_record_bytes)), True
+        )
         return self._run(rows, skip_invalid, context or Context(source="import"), None, None)[0]
 
     # -- reading -------------------------------------------------------------------------
