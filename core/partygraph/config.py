@@ -24,7 +24,9 @@ import jsonschema
 
 from partygraph._schema_messages import closest, describe_errors
 from partygraph.errors import ConfigError, ConfigViolation
+from partygraph.limits import nesting_depth
 from partygraph.schemas import load_schema
+from partygraph.storage.engine import redact_text
 
 __all__ = [
     "DEFAULT_SOURCE",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 DEFAULT_SOURCE = "<default config>"
+
+#: Deepest nesting of tables and arrays accepted in a config (deeper is an error,
+#: not an exhausted stack).
+MAX_CONFIG_DEPTH = 64
 
 
 class ConfigWarning(FutureWarning):
@@ -77,16 +83,24 @@ def read_config(config: str | Path | Mapping[str, Any] | None) -> RawConfig:
     if config is None:
         return RawConfig({}, DEFAULT_SOURCE)
     if isinstance(config, Mapping):
+        _check_depth(config, "<dict config>")
         return RawConfig(copy.deepcopy(dict(config)), "<dict config>")
     path = Path(config)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), [ConfigViolation("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        where = path.read_bytes()[: error.start].count(b"\n") + 1
+        violation = ConfigViolation("", f"not UTF-8 text (byte {error.start + 1})", where)
+        raise ConfigError(str(path), [violation]) from None
+    except OSError as error:
         raise ConfigError(str(path), [ConfigViolation("", f"cannot read: {error}")]) from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except RecursionError:
+        message = f"nested deeper than {MAX_CONFIG_DEPTH} levels"
+        raise ConfigError(str(path), [ConfigViolation("", message)]) from None
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None)  # Python 3.14+; before, only in the message
         if line is None:
@@ -100,7 +114,14 @@ def read_config(config: str | Path | Mapping[str, Any] | None) -> RawConfig:
         raise ConfigError(str(path), [violation]) from None
     if not isinstance(data, dict):
         raise ConfigError(str(path), [ConfigViolation("", "must be a table/object")])
+    _check_depth(data, str(path))
     return RawConfig(data, str(path), text, path.resolve().parent)
+
+
+def _check_depth(data: Mapping[str, Any], source: str) -> None:
+    if nesting_depth(data, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+        message = f"nested deeper than {MAX_CONFIG_DEPTH} levels"
+        raise ConfigError(source, [ConfigViolation("", message)])
 
 
 def compose_schema(plugin_schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -269,7 +290,7 @@ def resolve_config(
                 )
     violations.extend(_batch_size_violations(raw, data))
     if violations:
-        raise ConfigError(raw.source, violations)
+        raise ConfigError(raw.source, _redacted(violations, data))
     data = _fill_defaults(data, schema)
     database = data["database"]
     url = str(database["url"])
@@ -289,6 +310,15 @@ def resolve_config(
         max_batch_size=int(data["import"]["max_batch_size"]),
         max_batch_bytes=int(data["import"]["max_batch_bytes"]),
     )
+
+
+def _redacted(violations: list[ConfigViolation], data: Mapping[str, Any]) -> list[ConfigViolation]:
+    """The violations with any password of the configured database URL hidden."""
+    database = data.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
+    if not isinstance(url, str):
+        url = None
+    return [ConfigViolation(v.pointer, redact_text(v.message, url), v.line) for v in violations]
 
 
 def _batch_size_violations(raw: RawConfig, data: Mapping[str, Any]) -> list[ConfigViolation]:

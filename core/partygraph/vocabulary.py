@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
+import jsonschema
 
 from partygraph.errors import PluginError, ValidationError
 from partygraph.validation import CompiledSchema
@@ -178,6 +179,43 @@ def _merge(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def _check_fragment(where: str, fragment: Mapping[str, Any]) -> None:
+    """A config's custom-attribute fragment must be a valid, self-contained JSON Schema.
+
+    Each property's schema is checked against the JSON Schema meta-schema
+    (a misspelt type, a pattern that is no regular expression), and references
+    must stay inside the schema (``#/...``): a config never makes partygraph
+    fetch a schema from the network or the file system.
+    """
+    for name, schema in (fragment.get("properties") or {}).items():
+        field = f"{where}/properties/{name}"
+        stack: list[tuple[Any, str]] = [(schema, field)]
+        while stack:
+            item, place = stack.pop()
+            if isinstance(item, Mapping):
+                for key, value in item.items():
+                    if key in {"$ref", "$dynamicRef", "$id", "$anchor", "$schema"} and not (
+                        key in {"$ref", "$dynamicRef"}
+                        and isinstance(value, str)
+                        and value.startswith("#")
+                    ):
+                        raise ValidationError(
+                            f"{place}/{key}",
+                            f"only references inside the schema (#/...) are allowed, got {value!r}",
+                        )
+                    stack.append((value, f"{place}/{key}"))
+            elif isinstance(item, list):
+                stack.extend((value, f"{place}/{index}") for index, value in enumerate(item))
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as error:
+            inner = "/".join(str(part) for part in error.absolute_path)
+            raise ValidationError(
+                field + (f"/{inner}" if inner else ""),
+                f"is not a valid JSON Schema: {error.message}",
+            ) from None
+
+
 class Vocabulary:
     """The composed vocabulary of one toolkit, with compiled validators."""
 
@@ -200,6 +238,9 @@ class Vocabulary:
         self._record_schemas = {
             name: CompiledSchema(rtype.schema) for name, rtype in self.record_types.items()
         }
+        for section, fragments in custom.items():
+            for name, fragment in fragments.items():
+                _check_fragment(f"/attributes/{section}/{name}", fragment)
         for name, kind in self.party_kinds.items():
             schema = _merge(kind.attributes, custom.get("parties", {}).get(name, {}))
             self._party_schemas[name] = CompiledSchema(schema)
