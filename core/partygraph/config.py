@@ -106,6 +106,8 @@ def read_config(config: str | Path | Mapping[str, Any] | None) -> RawConfig:
         if line is None:
             found = re.search(r"at line (\d+)", str(error))
             line = int(found.group(1)) if found else None
+        if line is None and "end of document" in str(error):
+            line = max(1, len(text.splitlines()))  # the last line
         raise ConfigError(
             str(path), [ConfigViolation("", f"not valid TOML: {error}", line)]
         ) from None
