@@ -31,7 +31,7 @@ def redact_url(url: str | Any) -> str:
     """The URL as text with its password replaced by ``***``."""
     try:
         return str(make_url(str(url)).render_as_string(hide_password=True))
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return _PASSWORD.sub(r"\1***\3", str(url))
 
 
@@ -40,7 +40,7 @@ def redact_text(text: str, url: str | None = None) -> str:
     if url:
         try:
             password = make_url(url).password
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             password = None
         if password:
             text = text.replace(str(password), "***")
@@ -51,7 +51,7 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
     """An engine for a ``sqlite:///`` or ``postgresql://`` URL, configured for partygraph."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ValidationError(
             "/database/url", f"is not a database URL: {redact_url(url)!r}", None
         ) from None
