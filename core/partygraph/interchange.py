@@ -57,15 +57,15 @@ class JsonlReader:
         """Every non-blank line as a record, or as :class:`Unreadable` with the reason."""
         limits = InputLimits(max_depth=self.max_depth)
         try:
-            for number, raw in enumerate(self._lines(), start=1):
-                self.bytes_read += len(raw)
-                self.last_record_bytes = len(raw)
-                if len(raw) > self.max_record_bytes:
+            for number, (size, raw) in enumerate(self._lines(), start=1):
+                self.bytes_read += size
+                self.last_record_bytes = size
+                if raw is None or size > self.max_record_bytes:
                     yield (
                         number,
                         "<unreadable>",
                         Unreadable(
-                            f"record is {len(raw)} bytes; the limit is {self.max_record_bytes} "
+                            f"record is {size} bytes; the limit is {self.max_record_bytes} "
                             "(import.max_record_bytes)"
                         ),
                     )
@@ -80,7 +80,8 @@ class JsonlReader:
             if self.close_stream:
                 self.stream.close()
 
-    def _lines(self) -> Iterator[bytes]:
+    def _lines(self) -> Iterator[tuple[int, bytes | None]]:
+        """``(size, line)`` for each line; ``(size, None)`` for one too long to hold."""
         limit = self.max_record_bytes + 2
         while True:
             raw = self.stream.readline(limit)
@@ -94,9 +95,9 @@ class JsonlReader:
                     skipped += len(rest)
                     if not rest or rest.endswith(b"\n"):
                         break
-                yield bytes(skipped)  # only its length matters
+                yield skipped, None
                 continue
-            yield raw
+            yield len(raw), raw
 
     @staticmethod
     def _parse(line: bytes, limits: InputLimits) -> tuple[str, Any]:
@@ -150,10 +151,12 @@ def read_csv_parties(
         raise UserError(f"cannot read {where!r}: {error.strerror or error}") from None
     with handle:
         lines = _bounded_text_lines(handle, where, max_record_bytes)
-        reader = csv.DictReader(lines)
+        reader = csv.DictReader(lines, strict=True)
+        row_start = 1  # the line the row being read starts on
         try:
             if reader.fieldnames is None or "key" not in reader.fieldnames:
                 raise UserError(f"{where}: a CSV import needs a header row with a 'key' column")
+            row_start = reader.line_num + 1
             for row in reader:
                 attributes = {
                     column: value
@@ -168,9 +171,10 @@ def read_csv_parties(
                     "name": row.get("name") or None,
                     "attributes": attributes,
                 }
-                yield reader.line_num, "party", body
+                yield row_start, "party", body
+                row_start = reader.line_num + 1
         except csv.Error as error:
-            raise UserError(f"{where}: line {reader.line_num}: not valid CSV: {error}") from None
+            raise UserError(f"{where}: line {row_start}: not valid CSV: {error}") from None
 
 
 def _bounded_text_lines(handle: IO[bytes], where: str, limit: int) -> Iterator[str]:
