@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from partygraph import (
     InteractionType,
@@ -62,19 +65,23 @@ def budget() -> Budget:
 
 BUDGET = budget()
 
+# Hypothesis keeps caches (unicode tables, constants) out of the work tree.
+set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "partygraph-hypothesis"))
+
 # Hypothesis profiles: "ci" (small) and "thorough" (large); applied per test with
 # ``@settings(PROFILE)`` so that they never change other tests' settings.
 settings.register_profile(
     "ci",
     max_examples=BUDGETS["small"].examples,
     deadline=None,
-    derandomize=False,
+    database=None,  # no .hypothesis folder in the work tree
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
     "thorough",
     max_examples=BUDGETS["large"].examples,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 PROFILE = settings.get_profile("thorough" if BUDGET.name == "large" else "ci")
