@@ -50,7 +50,7 @@ class Budget:
 BUDGETS = {
     "small": Budget("small", examples=15, fuzz_cases=120, crash_kills=3, crash_records=3000,
                     writers=12),
-    "large": Budget("large", examples=300, fuzz_cases=3000, crash_kills=25, crash_records=20000,
+    "large": Budget("large", examples=150, fuzz_cases=3000, crash_kills=25, crash_records=20000,
                     writers=60),
 }  # fmt: skip
 

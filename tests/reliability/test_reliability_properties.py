@@ -40,6 +40,7 @@ from partygraph import (
     RoleAssignment,
     Toolkit,
     UserError,
+    WriteRefused,
     hookimpl,
 )
 
@@ -162,6 +163,10 @@ def apply(toolkit: Toolkit, model: Model, operation: Operation, privacy: bool) -
     if name == "party":
         _, party, values = operation
         kind = kind_of(party)
+        if privacy and party in model.erased:
+            with pytest.raises(WriteRefused, match="erased"):  # never silently re-created
+                toolkit.upsert_party(model.key(party), kind, party.upper(), values)
+            return
         toolkit.upsert_party(model.key(party), kind, party.upper(), values)
         before = model.parties.get(party, (kind, {}))[1]
         model.parties[party] = (kind, {**before, **values})
