@@ -329,14 +329,9 @@ class Toolkit:
         return self._transaction()
 
     @contextlib.contextmanager
-    def _transaction(self, *, pipeline: bool = False) -> Iterator[Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             connection.execution_options(**{WRITE: True})
-            if pipeline and connection.dialect.name == "postgresql":
-                # A concurrent update of a row this write read and merges (a party's
-                # attributes) aborts one of the two with a serialization failure,
-                # which the retry runs again on fresh data: no lost update.
-                connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield connection
 
@@ -433,7 +428,7 @@ class Toolkit:
         batch_size: int | None,
         raise_first: bool,
     ) -> tuple[WriteReport, list[Any]]:
-        with self._transaction(pipeline=True) as connection:
+        with self._transaction() as connection:
             graph = self._graph(connection, context.at)
             pipeline = Pipeline(
                 connection,

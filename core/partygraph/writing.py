@@ -370,7 +370,14 @@ class Pipeline:
         existing: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            for row in self.connection.execute(select(_party).where(_party.c.key.in_(chunk))):
+            query = select(_party).where(_party.c.key.in_(chunk))
+            if self.dialect == "postgresql":
+                # Lock the rows whose attributes this write merges, in key order (no
+                # deadlock between writers): a concurrent writer waits, then merges
+                # into what was committed -- no lost update. SQLite's writers are
+                # already serialised by BEGIN IMMEDIATE.
+                query = query.order_by(_party.c.key).with_for_update()
+            for row in self.connection.execute(query):
                 existing[row.key] = row
         merged: dict[str, Party] = {}
         lines: dict[str, int] = {}
