@@ -8,13 +8,14 @@ adds its tables, and disabling one leaves its tables and history untouched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
@@ -72,13 +73,17 @@ def upgrade(
     for source in sources:
         script = source.script()
 
-        def _steps(revision: object, _context: object, script: ScriptDirectory = script) -> object:
+        def _steps(revision: str, _context: object, script: ScriptDirectory = script) -> object:
             # What `alembic upgrade` itself runs; no env.py is needed.
             return script._upgrade_revs(target, revision)
 
-        def _record(**kwargs: object) -> None:
-            step = kwargs["step"]
-            applied.extend(getattr(step, "up_revision_ids", ()))
+        def _record(
+            ctx: MigrationContext,
+            step: MigrationInfo,
+            heads: Collection[Any],
+            run_args: Mapping[str, Any],
+        ) -> None:
+            applied.extend(step.up_revision_ids)
 
         with EnvironmentContext(Config(), script, fn=_steps, destination_rev=target) as environment:
             environment.configure(
