@@ -80,7 +80,7 @@ def damage_text(rng: random.Random) -> bytes:
             index = rng.randrange(len(lines))
             lines.insert(index, lines[index])
             text = "".join(lines)
-        elif action == 3:
+        elif action == 3 and any(" = " in line for line in lines):
             settings = [i for i, line in enumerate(lines) if " = " in line]
             index = rng.choice(settings)
             key = lines[index].split(" = ")[0]
