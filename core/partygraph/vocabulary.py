@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 import jsonschema
 
+from partygraph._schema_messages import describe_errors
 from partygraph.errors import PluginError, ValidationError
 from partygraph.validation import CompiledSchema
 
@@ -179,6 +180,13 @@ def _merge(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+#: Checks a schema against the JSON Schema meta-schema (``pattern`` must be a regex).
+_META_VALIDATOR = jsonschema.Draft202012Validator(
+    jsonschema.Draft202012Validator.META_SCHEMA,
+    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+)
+
+
 def _check_fragment(where: str, fragment: Mapping[str, Any]) -> None:
     """A config's custom-attribute fragment must be a valid, self-contained JSON Schema.
 
@@ -206,14 +214,10 @@ def _check_fragment(where: str, fragment: Mapping[str, Any]) -> None:
                     stack.append((value, f"{place}/{key}"))
             elif isinstance(item, list):
                 stack.extend((value, f"{place}/{index}") for index, value in enumerate(item))
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as error:
-            inner = "/".join(str(part) for part in error.absolute_path)
-            raise ValidationError(
-                field + (f"/{inner}" if inner else ""),
-                f"is not a valid JSON Schema: {error.message}",
-            ) from None
+        described = describe_errors(_META_VALIDATOR.iter_errors(schema))
+        if described:
+            where, message = described[0]
+            raise ValidationError(field + where, message)
 
 
 class Vocabulary:
