@@ -373,3 +373,18 @@ def test_default_database_is_a_sqlite_file_in_the_working_folder(
     world.write_text(json.dumps(WORLD[0]) + "\n")
     assert run(capsys, "import", str(world))[0] == 0
     assert (tmp_path / "partygraph.db").is_file()
+
+
+def test_an_unreachable_database_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "partygraph.toml").write_text(
+        '[database]\nurl = "postgresql://bob:s3cr3t-pw@127.0.0.1:1/nowhere"\n'
+        "[plugins]\nenabled = []\n"
+    )
+    code, out, err = run(capsys, "show", "alice")
+    assert code == 1
+    assert err.startswith("error: database error:"), err
+    assert "internal error" not in err
+    assert "s3cr3t-pw" not in out + err

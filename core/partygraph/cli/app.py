@@ -20,7 +20,7 @@ from rich.table import Table
 import partygraph
 from partygraph.cli.output import console, emit_json, error_console
 from partygraph.config import compose_schema, read_config
-from partygraph.errors import UserError
+from partygraph.errors import StorageError, UserError
 from partygraph.model import RoleAssignment, converter
 from partygraph.plugins import describe_plugin, first_party_plugins, plugin_report
 from partygraph.storage.engine import redact_text
@@ -469,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         click.echo(f"error: {error}", err=True)
         return 2
+    except StorageError as error:
+        # The database could not be reached or used: not a bug, and not the input's fault.
+        # The message never holds a password (see partygraph.storage.engine.redact_text).
+        click.echo(f"error: {redact_text(str(error))}", err=True)
+        return 1
     except Exception as error:
         message = redact_text(f"{type(error).__name__}: {error}")
         click.echo(f"internal error: {message.splitlines()[0] if message else ''}", err=True)
