@@ -7,7 +7,6 @@ CI, large for a thorough local run (docs/reliability.md has the figures).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -109,21 +108,6 @@ def table_rows(connection: sa.Connection, name: str) -> list[str]:
     return sorted(
         json.dumps([_plain(value) for value in row], sort_keys=True, default=str) for row in rows
     )
-
-
-def table_digests(engine: sa.Engine, skip: Sequence[str] = ()) -> dict[str, str]:
-    """A SHA-256 of all rows of every table in the database, by table name.
-
-    Like ``partygraph.testing.table_checksums``, but without reflecting the
-    tables (cheap enough before and after each of hundreds of faults) and able
-    to leave tables out.
-    """
-    with engine.connect() as connection:
-        names = sorted(set(sa.inspect(connection).get_table_names()) - set(skip))
-        return {
-            name: hashlib.sha256("\n".join(table_rows(connection, name)).encode()).hexdigest()
-            for name in names
-        }
 
 
 def changed_tables(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:

@@ -26,12 +26,12 @@ from reliability_support import (
     InjectedFault,
     changed_tables,
     record_cases,
-    table_digests,
     table_rows,
 )
 
 from partygraph import Toolkit
 from partygraph.plugins import first_party_plugins
+from partygraph.testing import table_checksums
 
 AUDIT = "privacy_audit"
 FIRST_PARTY = first_party_plugins()
@@ -143,7 +143,7 @@ class Harness:
     ) -> None:
         self.tried += 1
         toolkit = self.toolkit
-        before = table_digests(toolkit.engine, skip=[AUDIT])
+        before = table_checksums(toolkit.engine, skip=[AUDIT])
         audit_before, refusals_before = audit_digest(toolkit), audit_refusals(toolkit)
         self.plugin.arm(point, fail_when_told=fail_when_told)
         try:
@@ -162,7 +162,7 @@ class Harness:
             self.failures.append(f"{label} @ {point}: the fault fired {fired}, not once")
         if told_times != (1 if told else 0):
             self.failures.append(f"{label} @ {point}: write_failed called {told_times} time(s)")
-        changed = changed_tables(before, table_digests(toolkit.engine, skip=[AUDIT]))
+        changed = changed_tables(before, table_checksums(toolkit.engine, skip=[AUDIT]))
         if changed:
             self.failures.append(f"{label} @ {point}: tables changed: {changed}")
         if audit_digest(toolkit) != audit_before:
@@ -178,9 +178,9 @@ class Harness:
 
     def expect_success(self, label: str, operation: Operation) -> None:
         """Without a fault the same operation writes: the checks above are not vacuous."""
-        before = table_digests(self.toolkit.engine, skip=[AUDIT])
+        before = table_checksums(self.toolkit.engine, skip=[AUDIT])
         operation(self.toolkit)
-        assert changed_tables(before, table_digests(self.toolkit.engine, skip=[AUDIT])), label
+        assert changed_tables(before, table_checksums(self.toolkit.engine, skip=[AUDIT])), label
 
 
 @pytest.fixture(params=["core", "first-party"])

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from import_fuzz_cases import MAX_DEPTH, MAX_RECORD_BYTES, Case, _broken, generate
-from reliability_support import BUDGET, changed_tables, record_cases, table_digests
+from reliability_support import BUDGET, changed_tables, record_cases
 
 from partygraph import RecordsRejected, Toolkit
 from partygraph.cli import main
 from partygraph.storage.tables import interaction_table
+from partygraph.testing import table_checksums
 from plugins_for_tests import Basics
 
 LIMITS = {"import": {"max_record_bytes": MAX_RECORD_BYTES, "max_depth": MAX_DEPTH}}
@@ -39,7 +40,7 @@ def check_case(toolkit: Toolkit, case: Case, path: Path) -> list[str]:
     problems: list[str] = []
     path.write_bytes(case.content())
     invalid = case.invalid_lines()
-    before = table_digests(toolkit.engine)
+    before = table_checksums(toolkit.engine)
     try:
         toolkit.import_jsonl(path)
     except RecordsRejected as error:
@@ -51,7 +52,7 @@ def check_case(toolkit: Toolkit, case: Case, path: Path) -> list[str]:
     else:
         if invalid:
             problems.append(f"all-or-nothing accepted broken lines {invalid}")
-    if invalid and changed_tables(before, table_digests(toolkit.engine)):
+    if invalid and changed_tables(before, table_checksums(toolkit.engine)):
         problems.append("all-or-nothing import wrote something")
     report = toolkit.import_jsonl(path, skip_invalid=True)
     rejected = sorted(item.line for item in report.rejected)
