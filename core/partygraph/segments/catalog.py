@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import attrs
 import jsonschema
 
 from partygraph._schema_messages import closest, describe_errors
@@ -26,7 +27,7 @@ from partygraph.segments.model import (
 )
 from partygraph.vocabulary import Vocabulary
 
-__all__ = ["DISCRIMINATORS", "SegmentCatalog"]
+__all__ = ["DISCRIMINATORS", "SegmentCatalog", "discriminator", "json_type"]
 
 #: The keys that say what a condition is; a condition has exactly one of them.
 DISCRIMINATORS = (
@@ -96,8 +97,6 @@ class SegmentCatalog:
 
     @staticmethod
     def _register(into: dict[str, Any], plugin: str, item: Any, what: str) -> None:
-        import attrs
-
         if "." in item.name:
             raise ValidationError(
                 f"{what} {item.name!r}", f"plugin {plugin!r}: names must not contain '.'"
@@ -215,7 +214,7 @@ class SegmentCatalog:
             yield f"{at}/value", f"op {op!r} compares with one value, not a list"
         elif op in _ORDER_OPS and isinstance(value, bool):
             yield f"{at}/value", f"op {op!r} cannot order booleans"
-        elif isinstance(value, list) and len({_json_type(item) for item in value}) > 1:
+        elif isinstance(value, list) and len({json_type(item) for item in value}) > 1:
             yield f"{at}/value", "the values of a list must all be of one type"
 
     def _check_attribute(self, condition: Condition, at: str) -> Iterator[tuple[str, str]]:
@@ -235,7 +234,7 @@ class SegmentCatalog:
             yield from self._check_comparison(condition, at)
             return
         values = value if isinstance(value, list) else [value]
-        if "value" in condition and not all(_json_type(v) == "number" for v in values):
+        if "value" in condition and not all(json_type(v) == "number" for v in values):
             yield f"{at}/value", f"metric {name!r} is a number; compare it with numbers"
         else:
             yield from self._check_comparison(condition, at)
@@ -340,7 +339,8 @@ def _condition_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator({"$defs": definitions, "$ref": "#/$defs/condition"})
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type a config value compares as: boolean, number or string."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):

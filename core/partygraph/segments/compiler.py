@@ -34,7 +34,7 @@ from sqlalchemy import (
     true,
 )
 
-from partygraph.segments.catalog import SegmentCatalog, discriminator
+from partygraph.segments.catalog import SegmentCatalog, discriminator, json_type
 from partygraph.segments.model import Condition, SegmentScope
 from partygraph.storage.tables import (
     interaction_table,
@@ -68,14 +68,6 @@ _POSTGRES_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string"
-
-
 def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
     """``column op value``, false (never NULL) where the column is NULL."""
     comparisons: dict[str, Any] = {
@@ -98,66 +90,52 @@ class SegmentCompiler:
         self.catalog = catalog
         self.dialect = dialect
         self.as_of = as_of
+        #: What a plugin's predicate or metric is built in.
+        self.scope = SegmentScope(
+            as_of=as_of, tables=_CORE_TABLES, dialect=dialect, compile_condition=self.ids
+        )
 
     # -- statements ------------------------------------------------------------------
 
-    def statement(self, condition: Condition, pointer: str = "") -> Select[Any]:
+    def statement(self, condition: Condition) -> Select[Any]:
         """The members' party rows (:data:`MEMBER_COLUMNS`), in id order."""
         member = party_table.alias("member")
         columns = [member.c[name] for name in MEMBER_COLUMNS]
-        return (
-            select(*columns)
-            .where(self.expression(condition, member, pointer, ()))
-            .order_by(member.c.id)
-        )
+        return select(*columns).where(self.expression(condition, member)).order_by(member.c.id)
 
-    def ids(
-        self, condition: Condition, pointer: str = "", via: tuple[str, ...] = ()
-    ) -> Select[Any]:
+    def ids(self, condition: Condition) -> Select[Any]:
         """A ``SELECT`` of the matching parties' ids, to embed with ``IN``."""
         alias = party_table.alias()
-        return (
-            select(alias.c.id)
-            .where(self.expression(condition, alias, pointer, via))
-            .correlate(None)
-        )
+        return select(alias.c.id).where(self.expression(condition, alias)).correlate(None)
 
     # -- conditions ------------------------------------------------------------------
 
-    def expression(
-        self, condition: Condition, party: FromClause, at: str, via: tuple[str, ...]
-    ) -> ColumnElement[bool]:
+    def expression(self, condition: Condition, party: FromClause) -> ColumnElement[bool]:
         """A boolean expression on *party* (an alias of ``party``) for *condition*."""
         kind = discriminator(condition)
         method = getattr(self, f"_{kind}")
-        result: ColumnElement[bool] = method(condition, party, at, via)
+        result: ColumnElement[bool] = method(condition, party)
         return result
 
-    def _all(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
-        return and_(
-            *(self.expression(item, p, f"{at}/all/{i}", via) for i, item in enumerate(c["all"]))
-        )
+    def _all(self, c: Condition, p: FromClause) -> Any:
+        return and_(*(self.expression(item, p) for item in c["all"]))
 
-    def _any(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
-        return or_(
-            *(self.expression(item, p, f"{at}/any/{i}", via) for i, item in enumerate(c["any"]))
-        )
+    def _any(self, c: Condition, p: FromClause) -> Any:
+        return or_(*(self.expression(item, p) for item in c["any"]))
 
-    def _not(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
-        return not_(self.expression(c["not"], p, f"{at}/not", via))
+    def _not(self, c: Condition, p: FromClause) -> Any:
+        return not_(self.expression(c["not"], p))
 
-    def _kind(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _kind(self, c: Condition, p: FromClause) -> Any:
         value = c["kind"]
         return p.c.kind.in_([value] if isinstance(value, str) else list(value))
 
-    def _segment(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
-        name = c["segment"]
-        where = self.catalog.definition(name).where
-        return self.expression(where, p, f"/segments/{name}/where", (*via, name))
+    def _segment(self, c: Condition, p: FromClause) -> Any:
+        return self.expression(self.catalog.definition(c["segment"]).where, p)
 
     # -- attributes ------------------------------------------------------------------
 
-    def _attribute(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _attribute(self, c: Condition, p: FromClause) -> Any:
         name = c["attribute"]
         op = c.get("op", "=" if "value" in c else "exists")
         column = p.c.attributes
@@ -166,7 +144,7 @@ class SegmentCompiler:
             return and_(found.is_not(None), found != "null")
         value = c["value"]
         sample = value[0] if isinstance(value, list) else value
-        typed = self._typed_attribute(column, name, _json_type(sample))
+        typed = self._typed_attribute(column, name, json_type(sample))
         return _compare(typed, op, value)
 
     def _attribute_type(self, column: ColumnElement[Any], name: str) -> ColumnElement[Any]:
@@ -176,33 +154,31 @@ class SegmentCompiler:
         return func.json_type(column, literal(f'$."{name}"', String))
 
     def _typed_attribute(
-        self, column: ColumnElement[Any], name: str, json_type: str
+        self, column: ColumnElement[Any], name: str, wanted: str
     ) -> ColumnElement[Any]:
-        """The attribute's value when it has *json_type*, else NULL."""
+        """The attribute's value when its JSON type is *wanted*, else NULL."""
         found = self._attribute_type(column, name)
         if self.dialect == "postgresql":
             text = column.op("->>", return_type=String)(literal(name, String))
             value: ColumnElement[Any] = text
-            if json_type == "number":
+            if wanted == "number":
                 value = cast(text, Float)
-            elif json_type == "boolean":
+            elif wanted == "boolean":
                 value = cast(text, Boolean)
-            names: tuple[str, ...] = _POSTGRES_TYPES[json_type]
+            names: tuple[str, ...] = _POSTGRES_TYPES[wanted]
         else:
             value = func.json_extract(column, literal(f'$."{name}"', String))
-            names = _SQLITE_TYPES[json_type]
+            names = _SQLITE_TYPES[wanted]
         return case((found.in_(names), value), else_=None)
 
     # -- relationships and interactions ----------------------------------------------
 
-    def _relationship(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _relationship(self, c: Condition, p: FromClause) -> Any:
         body = c["relationship"]
         direction = body.get("direction", "out")
         sides = {"out": [("source_id", "target_id")], "in": [("target_id", "source_id")]}
         sides["either"] = sides["out"] + sides["in"]
-        others = (
-            self.ids(body["other"], f"{at}/relationship/other", via) if "other" in body else None
-        )
+        others = self.ids(body["other"]) if "other" in body else None
         found = []
         for own, other in sides[direction]:
             edge = relationship_table.alias()
@@ -219,7 +195,7 @@ class SegmentCompiler:
             found.append(select(literal(1)).where(*conditions).correlate(p).exists())
         return or_(*found)
 
-    def _interaction(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _interaction(self, c: Condition, p: FromClause) -> Any:
         body = c["interaction"]
         at_most = body.get("at_most")
         # "at least once" unless a maximum is given: {at_most = 0} means never.
@@ -254,44 +230,28 @@ class SegmentCompiler:
 
     # -- what plugins contribute -------------------------------------------------------
 
-    def scope(self, at: str, via: tuple[str, ...]) -> SegmentScope:
-        """The scope a plugin's predicate or metric is built in."""
-
-        def members(condition: Condition, pointer: str) -> Select[Any]:
-            return self.ids(condition, pointer, via)
-
-        return SegmentScope(
-            as_of=self.as_of,
-            tables=_CORE_TABLES,
-            dialect=self.dialect,
-            compile_condition=members,
-            pointer=at,
-        )
-
     def _in(self, p: FromClause, chosen: Select[Any]) -> ColumnElement[bool]:
         found = chosen.correlate(None).subquery()
         first = next(iter(found.c))
         return p.c.id.in_(select(first).where(first.is_not(None)))
 
-    def _predicate(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _predicate(self, c: Condition, p: FromClause) -> Any:
         predicate = self.catalog.predicates[c["predicate"]]
         params: Mapping[str, Any] = c.get("params", {})
-        return self._in(p, predicate.build(params, self.scope(at, via)))
+        return self._in(p, predicate.build(params, self.scope))
 
-    def _role(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _role(self, c: Condition, p: FromClause) -> Any:
         params: dict[str, Any] = {"role": c["role"]}
         if "of" in c:
             params["of"] = c["of"]
         answers = self.catalog.role_predicates(c["role"], c.get("plugin"))
         if not answers:
             return false()
-        # A role predicate's nested "of" compiles at <at>/params/of; report it at <at>/of.
-        scope = self.scope(at, via)
-        return or_(*(self._in(p, predicate.build(params, scope)) for predicate in answers))
+        return or_(*(self._in(p, predicate.build(params, self.scope)) for predicate in answers))
 
-    def _metric(self, c: Condition, p: FromClause, at: str, via: tuple[str, ...]) -> Any:
+    def _metric(self, c: Condition, p: FromClause) -> Any:
         metric = self.catalog.metrics[c["metric"]]
-        figures = metric.build(self.scope(at, via)).correlate(None).subquery()
+        figures = metric.build(self.scope).correlate(None).subquery()
         op = c.get("op", "=" if "value" in c else "exists")
         value_column = figures.c.value
         if op == "exists":

@@ -46,8 +46,7 @@ def evaluate_segment(
     purposes: Iterable[str] = (),
 ) -> SegmentResult:
     """The members of *definition* at *as_of* that may be processed for its purposes."""
-    pointer = f"/segments/{definition.name}/where" if definition.name else "/where"
-    statement = compiler.statement(definition.where, pointer)
+    statement = compiler.statement(definition.where)
     rows = graph.connection.execute(statement).all()
     members = [Party(row.key, row.kind, row.name, row.attributes or {}, row.id) for row in rows]
     checked = _purposes(definition, export, purposes)

@@ -46,12 +46,11 @@ class SegmentScope:
     as_of: datetime
     tables: Mapping[str, Table]
     dialect: str
-    compile_condition: Callable[[Condition, str], Select[Any]] = attrs.field(repr=False)
-    pointer: str = ""
+    compile_condition: Callable[[Condition], Select[Any]] = attrs.field(repr=False)
 
-    def members(self, condition: Condition, name: str = "of") -> Select[Any]:
+    def members(self, condition: Condition) -> Select[Any]:
         """A ``SELECT`` of the ids of the parties matching *condition*."""
-        return self.compile_condition(condition, f"{self.pointer}/params/{name}")
+        return self.compile_condition(condition)
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:
@@ -77,7 +76,7 @@ class SegmentPredicate:
     ``{"role": name}`` plus ``{"of": condition}`` when the condition names the
     context ("economic buyers *of* target accounts"). Parameters named in
     ``condition_params`` hold nested conditions: they are checked like any
-    condition and compiled with ``scope.members(params[name], name)``.
+    condition and compiled with ``scope.members(params[name])``.
     """
 
     name: str
