@@ -127,8 +127,9 @@ def _unmet_requirement(
     return None
 
 
-def _order(names: Iterable[str], plugins: Mapping[str, object]) -> list[str]:
-    """Deterministic topological order honouring each plugin's ``run_after``."""
+def _ordering(names: Iterable[str], plugins: Mapping[str, object]) -> tuple[list[str], list[str]]:
+    """A deterministic topological order honouring each plugin's ``run_after``, and the
+    plugins left out of it because their ``run_after`` goes round in a circle (sorted)."""
     pending = set(names)
     after = {
         name: {dep for dep in getattr(plugins[name], "run_after", ()) or () if dep in pending}
@@ -138,10 +139,17 @@ def _order(names: Iterable[str], plugins: Mapping[str, object]) -> list[str]:
     while pending:
         ready = sorted(name for name in pending if not (after[name] & pending))
         if not ready:
-            cycle = ", ".join(sorted(pending))
-            raise PluginError(f"Plugins {cycle} declare run_after in a cycle; break it")
+            break
         order.append(ready[0])
         pending.remove(ready[0])
+    return order, sorted(pending)
+
+
+def _order(names: Iterable[str], plugins: Mapping[str, object]) -> list[str]:
+    """The plugins in ``run_after`` order; :class:`PluginError` on a cycle."""
+    order, stuck = _ordering(names, plugins)
+    if stuck:
+        raise PluginError(f"Plugins {', '.join(stuck)} declare run_after in a cycle; break it")
     return order
 
 
@@ -251,7 +259,7 @@ def plugin_report(
                 failures[name] = "not installed"
         except Exception as error:
             failures[name] = f"failed to load: {type(error).__name__}: {error}"
-    in_cycle = _cycle_members(loaded)
+    in_cycle = _ordering(loaded, loaded)[1]
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in names:
@@ -285,25 +293,6 @@ def plugin_report(
         hooks = _implemented_hooks(manager, plugin)
         report.append(PluginInfo(name, version, dist, True, None, hooks))
     return report
-
-
-def _cycle_members(plugins: Mapping[str, object]) -> list[str]:
-    """The plugins whose ``run_after`` declarations go round in a circle (sorted)."""
-    try:
-        _order(plugins, plugins)
-    except PluginError:
-        pending = set(plugins)
-        # Peel off every plugin that can run; what remains is the cycle (and its dependants).
-        while True:
-            after = {
-                n: {d for d in getattr(plugins[n], "run_after", ()) or () if d in pending}
-                for n in pending
-            }
-            ready = {n for n in pending if not after[n]}
-            if not ready:
-                return sorted(pending)
-            pending -= ready
-    return []
 
 
 def _safe_requirements(name: str, plugin: object) -> list[Requirement]:
