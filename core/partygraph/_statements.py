@@ -2,7 +2,10 @@
 
 Building a SQLAlchemy expression costs more than running the indexed query it
 describes, so every read a hook or a view makes repeatedly is constructed
-here once per shape (which optional filters are present) and cached.
+here once per shape (which optional filters are present), cached, and run as
+a :class:`~partygraph.storage.prepared.Prepared` statement. Lists of ids are
+bound one parameter per id, in buckets of powers of two (the last id
+repeated), so a handful of compiled shapes serve every list length.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -20,6 +24,7 @@ from partygraph.storage.tables import (
 )
 
 __all__ = [
+    "bucketed",
     "count_participations",
     "interactions_by_ids",
     "participants_by_ids",
@@ -35,21 +40,58 @@ _rel = relationship_table
 _inter = interaction_table
 _part = participant_table
 
-party_by_key = select(_party).where(_party.c.key == bindparam("ref"))
-party_by_id = select(_party).where(_party.c.id == bindparam("ref"))
-summaries_by_ids = select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
-    _party.c.id.in_(bindparam("ids", expanding=True))
-)
-interactions_by_ids = select(_inter).where(_inter.c.id.in_(bindparam("ids", expanding=True)))
-participants_by_ids = (
-    select(_part.c.interaction_id, _part.c.party_id, _part.c.role)
-    .where(_part.c.interaction_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_part.c.interaction_id, _part.c.role, _part.c.party_id)
-)
+party_by_key = Prepared(select(_party).where(_party.c.key == bindparam("ref")))
+party_by_id = Prepared(select(_party).where(_party.c.id == bindparam("ref")))
+
+#: Largest id list bound parameter by parameter; longer lists are split.
+MAX_BUCKET = 256
+
+
+def _ids(size: int) -> list[Any]:
+    return [bindparam(f"id{index}") for index in range(size)]
+
+
+def bucketed(ids: list[int]) -> list[tuple[int, dict[str, int]]]:
+    """*ids* as (bucket size, parameters) chunks: ``id0``, ``id1``, ... padded to the size."""
+    chunks = []
+    for start in range(0, len(ids), MAX_BUCKET):
+        chunk = ids[start : start + MAX_BUCKET]
+        size = 1
+        while size < len(chunk):
+            size *= 2
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        chunks.append((size, {f"id{index}": value for index, value in enumerate(padded)}))
+    return chunks
 
 
 @functools.cache
-def relationships_of(outgoing: bool, has_type: bool, has_role: bool, history: bool) -> Select[Any]:
+def summaries_by_ids(size: int) -> Prepared:
+    """Id, key, kind and name of up to *size* parties (params ``id0``...)."""
+    return Prepared(
+        select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
+            _party.c.id.in_(_ids(size))
+        )
+    )
+
+
+@functools.cache
+def interactions_by_ids(size: int) -> Prepared:
+    """Up to *size* interactions (params ``id0``...)."""
+    return Prepared(select(_inter).where(_inter.c.id.in_(_ids(size))))
+
+
+@functools.cache
+def participants_by_ids(size: int) -> Prepared:
+    """The participants of up to *size* interactions (params ``id0``...)."""
+    return Prepared(
+        select(_part.c.interaction_id, _part.c.party_id, _part.c.role)
+        .where(_part.c.interaction_id.in_(_ids(size)))
+        .order_by(_part.c.interaction_id, _part.c.role, _part.c.party_id)
+    )
+
+
+@functools.cache
+def relationships_of(outgoing: bool, has_type: bool, has_role: bool, history: bool) -> Prepared:
     """Relationships from (outgoing) or to a party; params ``party``, ``type``, ``role``, ``at``."""
     column = _rel.c.source_id if outgoing else _rel.c.target_id
     conditions = [column == bindparam("party")]
@@ -60,7 +102,7 @@ def relationships_of(outgoing: bool, has_type: bool, has_role: bool, history: bo
     if not history:
         conditions.append(_rel.c.valid_from <= bindparam("at"))
         conditions.append(or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > bindparam("at")))
-    return select(_rel).where(and_(*conditions))
+    return Prepared(select(_rel).where(and_(*conditions)))
 
 
 def _participation_filter(
@@ -81,16 +123,18 @@ def _participation_filter(
 @functools.cache
 def count_participations(
     has_type: bool, has_role: bool, has_since: bool, has_before: bool
-) -> Select[Any]:
+) -> Prepared:
     """How many interactions a party took part in, filtered."""
     conditions = _participation_filter(has_type, has_role, has_since, has_before)
-    return select(func.count(func.distinct(_part.c.interaction_id))).where(and_(*conditions))
+    return Prepared(
+        select(func.count(func.distinct(_part.c.interaction_id))).where(and_(*conditions))
+    )
 
 
 @functools.cache
 def participations(
     has_type: bool, has_role: bool, has_since: bool, has_before: bool, has_limit: bool
-) -> Select[Any]:
+) -> Prepared:
     """Ids of a party's interactions, newest first, filtered (param ``limit``)."""
     conditions = _participation_filter(has_type, has_role, has_since, has_before)
     newest = func.max(_part.c.occurred_at)
@@ -102,4 +146,4 @@ def participations(
     )
     if has_limit:
         query = query.limit(bindparam("limit"))
-    return query
+    return Prepared(query)

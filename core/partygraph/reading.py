@@ -155,6 +155,10 @@ class SqlGraph:
     ) -> None:
         self._connection = connection
         self._memo: dict[str, dict[Any, Any]] | None = {} if memo else None
+        # A read-only reader is one look at the graph, so what it fetched once
+        # (a party, a party's relationships) serves every plugin's hooks after.
+        self._parties: dict[PartyRef, Party | None] | None = {} if memo else None
+        self._edges: dict[tuple[int, bool, bool], list[Any]] | None = {} if memo else None
         self._vocabulary = vocabulary
         self._as_of = as_of
         self._roles_fn = roles_fn
@@ -186,9 +190,18 @@ class SqlGraph:
             if ref.id is not None:
                 return ref
             ref = ref.key
+        cache = self._parties
+        if cache is not None and ref in cache:
+            return cache[ref]
         statement = statements.party_by_id if isinstance(ref, int) else statements.party_by_key
-        row = self._connection.execute(statement, {"ref": ref}).first()
-        return party_from_row(row) if row is not None else None
+        row = statement.first(self._connection, {"ref": ref})
+        found = party_from_row(row) if row is not None else None
+        if cache is not None:
+            cache[ref] = found
+            if found is not None:
+                assert found.id is not None
+                cache[found.id] = cache[found.key] = found
+        return found
 
     def party(self, ref: PartyRef | Party) -> Party:
         """The party a key or id refers to; :class:`NotFoundError` if none."""
@@ -210,8 +223,11 @@ class SqlGraph:
         """Summaries of the parties with these ids."""
         if not ids:
             return {}
-        rows = self._connection.execute(statements.summaries_by_ids, {"ids": sorted(ids)})
-        return {row.id: PartySummary(row.id, row.key, row.kind, row.name) for row in rows}
+        found = {}
+        for size, params in statements.bucketed(sorted(ids)):
+            for row in statements.summaries_by_ids(size).rows(self._connection, params):
+                found[row.id] = PartySummary(row.id, row.key, row.kind, row.name)
+        return found
 
     # -- relationships -----------------------------------------------------------------
 
@@ -233,10 +249,20 @@ class SqlGraph:
         for label in ("outgoing", "incoming"):
             if direction not in (label, "both"):
                 continue
-            statement = statements.relationships_of(
-                label == "outgoing", type is not None, role is not None, history
-            )
-            found.extend((label, row) for row in self._connection.execute(statement, params))
+            outgoing = label == "outgoing"
+            if self._edges is not None:
+                rows = self._edges_of(party_id, outgoing, history, at)
+                rows = [
+                    row
+                    for row in rows
+                    if (type is None or row.type == type) and (role is None or row.role == role)
+                ]
+            else:
+                statement = statements.relationships_of(
+                    outgoing, type is not None, role is not None, history
+                )
+                rows = statement.rows(self._connection, params)
+            found.extend((label, row) for row in rows)
         others = {row.target_id if label == "outgoing" else row.source_id for label, row in found}
         summaries = self.summaries(others)
         views = []
@@ -266,6 +292,23 @@ class SqlGraph:
             )
         )
         return views
+
+    def _edges_of(self, party_id: int, outgoing: bool, history: bool, at: datetime) -> list[Any]:
+        """A party's relationship rows in one direction, fetched once per reader."""
+        assert self._edges is not None
+        key = (party_id, outgoing, True)
+        rows = self._edges.get(key)
+        if rows is None:
+            statement = statements.relationships_of(outgoing, False, False, True)
+            rows = self._edges[key] = statement.rows(self._connection, {"party": party_id})
+        if history:
+            return rows
+        stored = to_storage(at)
+        return [
+            row
+            for row in rows
+            if row.valid_from <= stored and (row.valid_to is None or row.valid_to > stored)
+        ]
 
     # -- interactions ------------------------------------------------------------------
 
@@ -299,7 +342,7 @@ class SqlGraph:
         """How many interactions the party took part in (in *role*, of *type*)."""
         shape, params = self._participation_params(party, type, role, since, before)
         statement = statements.count_participations(*shape)
-        return int(self._connection.execute(statement, params).scalar_one())
+        return int(statement.scalar(self._connection, params))
 
     def interactions(
         self,
@@ -315,22 +358,22 @@ class SqlGraph:
         shape, params = self._participation_params(party, type, role, since, before)
         statement = statements.participations(*shape, limit is not None)
         params["limit"] = limit
-        ids = [row.interaction_id for row in self._connection.execute(statement, params)]
+        ids = [row.interaction_id for row in statement.rows(self._connection, params)]
         return self.interactions_by_id(ids)
 
     def interactions_by_id(self, ids: list[int]) -> list[Interaction]:
         """Interactions with these ids, in the order given."""
         if not ids:
             return []
-        rows = {
-            row.id: row
-            for row in self._connection.execute(statements.interactions_by_ids, {"ids": ids})
-        }
+        rows: dict[int, Any] = {}
         participants: dict[int, list[Participant]] = {}
-        for part in self._connection.execute(statements.participants_by_ids, {"ids": ids}):
-            participants.setdefault(part.interaction_id, []).append(
-                Participant(part.party_id, part.role)
-            )
+        for size, params in statements.bucketed(list(dict.fromkeys(ids))):
+            for row in statements.interactions_by_ids(size).rows(self._connection, params):
+                rows[row.id] = row
+            for part in statements.participants_by_ids(size).rows(self._connection, params):
+                participants.setdefault(part.interaction_id, []).append(
+                    Participant(part.party_id, part.role)
+                )
         found = []
         for interaction_id in ids:
             row = rows.get(interaction_id)

@@ -1,0 +1,140 @@
+"""Prepared statements: the same answers as SQLAlchemy's own path, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from partygraph.storage.engine import create_engine_for
+from partygraph.storage.prepared import Prepared
+
+metadata = MetaData()
+sample = Table(
+    "prepared_sample",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, unique=True),
+    Column("at", DateTime),
+    Column("data", JSON),
+)
+
+by_name = Prepared(
+    select(sample.c.id, sample.c.at, sample.c.data).where(sample.c.name == bindparam("name"))
+)
+since = Prepared(
+    select(sample.c.name, func.count().label("n"))
+    .where(sample.c.at >= bindparam("since"), sample.c.name != "skipped")
+    .group_by(sample.c.name)
+    .order_by(sample.c.name)
+)
+add = Prepared(insert(sample))
+
+
+@pytest.fixture
+def engine(partygraph_database_url: str) -> Iterator[Engine]:
+    engine = create_engine_for(partygraph_database_url)
+    metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
+
+
+def _fill(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for number, name in enumerate(["ann", "bob", "skipped"], start=1):
+            add.execute(
+                connection,
+                {
+                    "id": number,
+                    "name": name,
+                    "at": datetime(2026, 1, number, 12, 30),
+                    "data": {"n": number, "tags": [name]},
+                },
+            )
+
+
+def test_rows_convert_dates_and_json_like_sqlalchemy(engine: Engine) -> None:
+    _fill(engine)
+    with engine.connect() as connection:
+        row = by_name.first(connection, {"name": "bob"})
+        expected = connection.execute(by_name.statement, {"name": "bob"}).one()
+    assert row == tuple(expected)
+    assert row.at == datetime(2026, 1, 2, 12, 30)
+    assert row.data == {"n": 2, "tags": ["bob"]}
+    assert row.id == row[0] == 2
+
+
+def test_literal_values_in_the_statement_are_bound(engine: Engine) -> None:
+    _fill(engine)
+    with engine.connect() as connection:
+        found = since.rows(connection, {"since": datetime(2026, 1, 1)})
+    assert [(row.name, row.n) for row in found] == [("ann", 1), ("bob", 1)]
+
+
+def test_missing_row_and_scalar(engine: Engine) -> None:
+    _fill(engine)
+    with engine.connect() as connection:
+        assert by_name.first(connection, {"name": "nobody"}) is None
+        assert by_name.scalar(connection, {"name": "ann"}) == 1
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_roll_back(engine: Engine) -> None:
+    _fill(engine)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        add.execute(connection, {"id": 10, "name": "new", "at": None, "data": None})
+        with pytest.raises(IntegrityError):
+            add.execute(connection, {"id": 11, "name": "ann", "at": None, "data": None})
+        transaction.rollback()
+    with engine.connect() as connection:
+        assert by_name.first(connection, {"name": "new"}) is None
+
+
+def test_listeners_see_every_statement(engine: Engine) -> None:
+    _fill(engine)
+    seen: list[str] = []
+
+    def capture(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.connect() as connection:
+            row = by_name.first(connection, {"name": "ann"})
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert row is not None
+    assert row.id == 1
+    assert any("prepared_sample" in text for text in seen)
+
+
+def test_expanding_parameters_take_the_ordinary_path(engine: Engine) -> None:
+    _fill(engine)
+    among = Prepared(
+        select(sample.c.name)
+        .where(sample.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(sample.c.name)
+    )
+    with engine.connect() as connection:
+        assert [row.name for row in among.rows(connection, {"ids": [1, 3]})] == ["ann", "skipped"]
