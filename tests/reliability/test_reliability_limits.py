@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reliability_support import record_cases
 
+import partygraph.limits as limits_module
 from partygraph import ConfigError, Party, RecordsRejected, Toolkit, ValidationError
 from partygraph.cli import main
+from partygraph.limits import InputLimits
 from plugins_for_tests import Basics, Recorder, core_counts
 
 LIMITS = {
@@ -162,3 +166,25 @@ def test_csv_rows_are_bounded_and_errors_name_the_line(
         assert code == 2, f"{name}: something was written"  # all-or-nothing: no party 'ok'
         capsys.readouterr()
     record_cases("limits: CSV damage via the command line", len(cases), len(cases))
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(1 << 70), max_value=1 << 70)
+    | st.floats()
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.integers(min_value=1, max_value=6))
+def test_the_quick_check_never_clears_what_the_walk_refuses(value: Any, depth: int) -> None:
+    limits = InputLimits(max_depth=depth)
+    walked = limits_module.record_problem("record", value, limits)
+    if limits_module._plainly_storable(value, depth):
+        assert walked is None
