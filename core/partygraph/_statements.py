@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text
 
 from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import (
@@ -25,6 +25,10 @@ from partygraph.storage.tables import (
 
 __all__ = [
     "bucketed",
+    "highest_sqlite_id",
+    "interaction_keys",
+    "party_refs_by_ids",
+    "party_refs_by_keys",
     "count_participations",
     "interactions_by_ids",
     "participants_by_ids",
@@ -51,7 +55,7 @@ def _ids(size: int) -> list[Any]:
     return [bindparam(f"id{index}") for index in range(size)]
 
 
-def bucketed(ids: list[int]) -> list[tuple[int, dict[str, int]]]:
+def bucketed(ids: list[Any]) -> list[tuple[int, dict[str, Any]]]:
     """*ids* as (bucket size, parameters) chunks: ``id0``, ``id1``, ... padded to the size."""
     chunks = []
     for start in range(0, len(ids), MAX_BUCKET):
@@ -62,6 +66,37 @@ def bucketed(ids: list[int]) -> list[tuple[int, dict[str, int]]]:
         padded = chunk + [chunk[-1]] * (size - len(chunk))
         chunks.append((size, {f"id{index}": value for index, value in enumerate(padded)}))
     return chunks
+
+
+@functools.cache
+def highest_sqlite_id(table: str) -> Prepared:
+    """The highest id *table* ever used on SQLite (``sqlite_sequence`` survives deletions)."""
+    return Prepared(
+        text(
+            f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),"
+            f" coalesce((SELECT max(id) FROM {table}), 0))"
+        )
+    )
+
+
+@functools.cache
+def party_refs_by_keys(size: int) -> Prepared:
+    """Id, key and kind of up to *size* parties by key (params ``id0``...)."""
+    columns = (_party.c.id, _party.c.key, _party.c.kind)
+    return Prepared(select(*columns).where(_party.c.key.in_(_ids(size))))
+
+
+@functools.cache
+def party_refs_by_ids(size: int) -> Prepared:
+    """Id, key and kind of up to *size* parties by id (params ``id0``...)."""
+    columns = (_party.c.id, _party.c.key, _party.c.kind)
+    return Prepared(select(*columns).where(_party.c.id.in_(_ids(size))))
+
+
+@functools.cache
+def interaction_keys(size: int) -> Prepared:
+    """Which of up to *size* interaction keys are stored (params ``id0``...)."""
+    return Prepared(select(_inter.c.key).where(_inter.c.key.in_(_ids(size))))
 
 
 @functools.cache

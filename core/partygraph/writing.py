@@ -24,11 +24,13 @@ import attrs
 import orjson
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
+from partygraph import _statements as statements
 from partygraph.errors import NotFoundError, UserError, ValidationError
 from partygraph.model import Context, Interaction, Participant, Party, PartyRef, Relationship
 from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
 from partygraph.schemas import load_schema
-from partygraph.storage.tables import interaction_table, party_table, relationship_table
+from partygraph.storage.prepared import execute_many
+from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.validation import CompiledSchema
 from partygraph.vocabulary import Cardinality, Vocabulary
@@ -234,10 +236,7 @@ class Pipeline:
         if table not in self._next_id:
             # The highest id ever used (sqlite_sequence survives deletions), so
             # an erased party's id is never handed to someone else.
-            top = self.connection.exec_driver_sql(
-                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),"
-                f" coalesce((SELECT max(id) FROM {table}), 0))"
-            ).scalar()
+            top = statements.highest_sqlite_id(table).scalar(self.connection)
             self._next_id[table] = int(top or 0) + 1
         start = self._next_id[table]
         self._next_id[table] = start + count
@@ -253,15 +252,13 @@ class Pipeline:
     def _lookup(self, refs: Iterable[PartyRef]) -> None:
         keys = sorted({ref for ref in refs if isinstance(ref, str) and ref not in self._keys})
         ids = sorted({ref for ref in refs if isinstance(ref, int) and ref not in self._ids})
-        columns = (_party.c.id, _party.c.key, _party.c.kind)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            for row in self.connection.execute(select(*columns).where(_party.c.key.in_(chunk))):
-                self._remember(row.id, row.key, row.kind)
-        for start in range(0, len(ids), 500):
-            chunk_ids = ids[start : start + 500]
-            for row in self.connection.execute(select(*columns).where(_party.c.id.in_(chunk_ids))):
-                self._remember(row.id, row.key, row.kind)
+        for found, statement in (
+            (keys, statements.party_refs_by_keys),
+            (ids, statements.party_refs_by_ids),
+        ):
+            for size, params in statements.bucketed(found):
+                for row in statement(size).rows(self.connection, params):
+                    self._remember(row.id, row.key, row.kind)
 
     def _party_of(self, ref: PartyRef, field: str) -> tuple[int, str]:
         """(id, kind) of a party already looked up; raises a rejection naming *field*."""
@@ -958,15 +955,10 @@ class Pipeline:
         self._lookup(refs)
         keys = [item[1] for item in staged if item[1] is not None]
         seen: set[str] = set()
-        if keys:
-            inter = interaction_table
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                seen.update(
-                    self.connection.execute(
-                        select(inter.c.key).where(inter.c.key.in_(chunk))
-                    ).scalars()
-                )
+        for size, params in statements.bucketed(keys):
+            seen.update(
+                row.key for row in statements.interaction_keys(size).rows(self.connection, params)
+            )
         ids = iter(self._allocate("interaction", len(staged)))
         batch = WriteBatch("interaction")
         append = batch.interactions.append
@@ -1056,18 +1048,18 @@ class Pipeline:
                     )
             marker = "%s"
         cast = "::jsonb" if self.dialect == "postgresql" else ""
-        if rows:
-            self.connection.exec_driver_sql(
-                "INSERT INTO interaction (id, key, type, occurred_at, payload, created_at) "
-                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker}{cast}, {marker})",
-                rows,
-            )
-        if participant_rows:
-            self.connection.exec_driver_sql(
-                "INSERT INTO participant (interaction_id, party_id, role, type, occurred_at) "
-                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
-                participant_rows,
-            )
+        execute_many(
+            self.connection,
+            "INSERT INTO interaction (id, key, type, occurred_at, payload, created_at) "
+            f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker}{cast}, {marker})",
+            rows,
+        )
+        execute_many(
+            self.connection,
+            "INSERT INTO participant (interaction_id, party_id, role, type, occurred_at) "
+            f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
+            participant_rows,
+        )
 
 
 def batches(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -138,3 +139,11 @@ def test_expanding_parameters_take_the_ordinary_path(engine: Engine) -> None:
     )
     with engine.connect() as connection:
         assert [row.name for row in among.rows(connection, {"ids": [1, 3]})] == ["ann", "skipped"]
+
+
+def test_textual_statements_name_their_columns_from_the_driver(engine: Engine) -> None:
+    _fill(engine)
+    counted = Prepared(text("SELECT count(*) AS n, max(id) AS top FROM prepared_sample"))
+    with engine.connect() as connection:
+        row = counted.first(connection)
+    assert (row.n, row.top) == (3, 3)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "execute_many"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -72,8 +72,7 @@ class _Compiled:
                 for column in columns
             ]
             self.processors = processors if any(processors) else None
-            names = [_field_name(column.keyname, index) for index, column in enumerate(columns)]
-            self.make = collections.namedtuple("Row", names, rename=True)._make  # type: ignore[attr-defined]
+            self.make = _row_maker([column.keyname for column in columns])
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = []
@@ -85,6 +84,12 @@ class _Compiled:
         if self.named:
             return {bind.name: value for bind, value in zip(self.binds, values, strict=True)}
         return values
+
+
+def _row_maker(names: list[str]) -> Callable[[Iterable[Any]], Any]:
+    """A named-tuple factory for rows with these column names."""
+    fields = [_field_name(name, index) for index, name in enumerate(names)]
+    return collections.namedtuple("Row", fields, rename=True)._make  # type: ignore[attr-defined, no-any-return]
 
 
 def _processor(found: Any) -> Processor:
@@ -148,6 +153,9 @@ class Prepared:
             return list(connection.execute(self.statement, dict(params or {})))
         try:
             fetched = cursor.fetchall()
+            if compiled.make is None:
+                # A textual statement declares no columns: name them as the driver does.
+                compiled.make = _row_maker([column[0] for column in cursor.description or ()])
         finally:
             cursor.close()
         return _converted(fetched, compiled)
@@ -173,6 +181,31 @@ class Prepared:
             cursor.close()
 
 
+def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run driver-level *sql* (the driver's own placeholders) once per row in *rows*.
+
+    The bulk path's inserts are already written for the driver; this sends
+    them to its cursor directly, with the same error translation and the same
+    fallback to SQLAlchemy when something listens for statements.
+    """
+    if not rows:
+        return
+    if _observed(connection):
+        connection.exec_driver_sql(sql, list(rows))
+        return
+    if not connection.in_transaction():
+        connection.begin()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            sql, rows, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        cursor.close()
+
+
 def _observed(connection: Connection) -> bool:
     """Whether something listens for this connection's statements (echo, events)."""
     return bool(connection._echo or connection.dispatch.before_cursor_execute)
@@ -180,7 +213,7 @@ def _observed(connection: Connection) -> bool:
 
 def _converted(fetched: list[Any], compiled: _Compiled) -> list[Any]:
     make = compiled.make
-    assert make is not None, "the statement returns no rows"
+    assert make is not None
     processors = compiled.processors
     if processors is None:
         return [make(values) for values in fetched]
