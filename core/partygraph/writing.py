@@ -29,7 +29,7 @@ from partygraph.errors import NotFoundError, UserError, ValidationError
 from partygraph.model import Context, Interaction, Participant, Party, PartyRef, Relationship
 from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
 from partygraph.schemas import load_schema
-from partygraph.storage.prepared import execute_many
+from partygraph.storage.prepared import copy_rows, execute_many
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.validation import CompiledSchema
@@ -1048,18 +1048,22 @@ class Pipeline:
                     )
             marker = "%s"
         cast = "::jsonb" if self.dialect == "postgresql" else ""
-        execute_many(
-            self.connection,
-            "INSERT INTO interaction (id, key, type, occurred_at, payload, created_at) "
-            f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker}{cast}, {marker})",
-            rows,
-        )
-        execute_many(
-            self.connection,
-            "INSERT INTO participant (interaction_id, party_id, role, type, occurred_at) "
-            f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
-            participant_rows,
-        )
+        columns = ("id", "key", "type", "occurred_at", "payload", "created_at")
+        if not copy_rows(self.connection, "interaction", columns, rows):
+            execute_many(
+                self.connection,
+                f"INSERT INTO interaction ({', '.join(columns)}) "
+                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker}{cast}, {marker})",
+                rows,
+            )
+        part_columns = ("interaction_id", "party_id", "role", "type", "occurred_at")
+        if not copy_rows(self.connection, "participant", part_columns, participant_rows):
+            execute_many(
+                self.connection,
+                f"INSERT INTO participant ({', '.join(part_columns)}) "
+                f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
+                participant_rows,
+            )
 
 
 def batches(

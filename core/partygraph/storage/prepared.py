@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared", "execute_many"]
+__all__ = ["Prepared", "copy_rows", "execute_many"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -204,6 +204,43 @@ def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]
         ) from error
     finally:
         cursor.close()
+
+
+#: Fewer rows than this go through ``executemany``: COPY's set-up costs more.
+COPY_THRESHOLD = 64
+
+
+def copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> bool:
+    """Write *rows* with PostgreSQL's ``COPY ... FROM STDIN``; False when it does not apply.
+
+    COPY is PostgreSQL's bulk path, several times faster than batched
+    INSERTs. It applies on psycopg connections, for batches worth its set-up,
+    when nothing listens for statements; otherwise the caller inserts.
+    """
+    if (
+        connection.dialect.name != "postgresql"
+        or connection.dialect.driver != "psycopg"
+        or len(rows) < COPY_THRESHOLD
+        or _observed(connection)
+    ):
+        return False
+    if not connection.in_transaction():
+        connection.begin()
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            statement, (), error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        cursor.close()
+    return True
 
 
 def _observed(connection: Connection) -> bool:
