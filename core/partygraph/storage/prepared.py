@@ -21,9 +21,11 @@ from __future__ import annotations
 import collections
 import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, exc
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -67,10 +69,7 @@ class _Compiled:
         self.processors: list[Processor] | None = None
         self.make: Callable[[Iterable[Any]], Any] | None = None
         if columns:
-            processors = [
-                _processor(column.type._cached_result_processor(dialect, None))
-                for column in columns
-            ]
+            processors = [_result_processor(column.type, dialect) for column in columns]
             self.processors = processors if any(processors) else None
             self.make = _row_maker([column.keyname for column in columns])
 
@@ -90,6 +89,21 @@ def _row_maker(names: list[str]) -> Callable[[Iterable[Any]], Any]:
     """A named-tuple factory for rows with these column names."""
     fields = [_field_name(name, index) for index, name in enumerate(names)]
     return collections.namedtuple("Row", fields, rename=True)._make  # type: ignore[attr-defined, no-any-return]
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+    """SQLAlchemy's conversion of a result column, with a faster one for SQLite's dates.
+
+    SQLite stores a ``DateTime`` as ISO text, which :meth:`datetime.fromisoformat`
+    reads several times faster than the dialect's regular expression.
+    """
+    if dialect.name == "sqlite" and type(type_.dialect_impl(dialect)) is SQLITE_DATETIME:
+        return _sqlite_datetime
+    return _processor(type_._cached_result_processor(dialect, None))
 
 
 def _processor(found: Any) -> Processor:
