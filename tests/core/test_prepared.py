@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     bindparam,
@@ -36,6 +39,8 @@ sample = Table(
     Column("name", String, unique=True),
     Column("at", DateTime),
     Column("data", JSON),
+    Column("amount", Numeric(10, 2)),
+    Column("ratio", Float),
 )
 
 by_name = Prepared(
@@ -71,6 +76,8 @@ def _fill(engine: Engine) -> None:
                     "name": name,
                     "at": datetime(2026, 1, number, 12, 30),
                     "data": {"n": number, "tags": [name]},
+                    "amount": Decimal(number) / 4,
+                    "ratio": number / 8,
                 },
             )
 
@@ -84,6 +91,22 @@ def test_rows_convert_dates_and_json_like_sqlalchemy(engine: Engine) -> None:
     assert row.at == datetime(2026, 1, 2, 12, 30)
     assert row.data == {"n": 2, "tags": ["bob"]}
     assert row.id == row[0] == 2
+
+
+def test_numbers_convert_like_sqlalchemy(engine: Engine) -> None:
+    _fill(engine)
+    money = Prepared(
+        select(sample.c.amount, sample.c.ratio, func.sum(sample.c.amount).label("total"))
+        .where(sample.c.name == bindparam("name"))
+        .group_by(sample.c.amount, sample.c.ratio)
+    )
+    with engine.connect() as connection:
+        row = money.first(connection, {"name": "bob"})
+        expected = connection.execute(money.statement, {"name": "bob"}).one()
+    assert row == tuple(expected)
+    assert row.amount == Decimal("0.50")
+    assert isinstance(row.amount, Decimal)
+    assert row.ratio == 0.25
 
 
 def test_literal_values_in_the_statement_are_bound(engine: Engine) -> None:
@@ -104,9 +127,9 @@ def test_driver_errors_are_sqlalchemy_errors_and_roll_back(engine: Engine) -> No
     _fill(engine)
     with engine.connect() as connection:
         transaction = connection.begin()
-        add.execute(connection, {"id": 10, "name": "new", "at": None, "data": None})
+        add.execute(connection, {"id": 10, "name": "new"})
         with pytest.raises(IntegrityError):
-            add.execute(connection, {"id": 11, "name": "ann", "at": None, "data": None})
+            add.execute(connection, {"id": 11, "name": "ann"})
         transaction.rollback()
     with engine.connect() as connection:
         assert by_name.first(connection, {"name": "new"}) is None

@@ -45,7 +45,7 @@ class _Bind(NamedTuple):
 class _Compiled:
     """One statement's SQL text, parameters and result conversion for one dialect."""
 
-    __slots__ = ("binds", "fast", "make", "named", "processors", "sql")
+    __slots__ = ("binds", "dialect", "fast", "make", "named", "processors", "sql", "types")
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = cast(Any, statement).compile(dialect=dialect)
@@ -66,12 +66,28 @@ class _Compiled:
             for name in order
         )
         columns = compiled._result_columns
+        self.dialect = dialect
+        self.types = [column.type for column in columns]
+        # Both are settled at the first run: some conversions depend on the type
+        # the driver reports for a column (PostgreSQL's floats and numerics).
         self.processors: list[Processor] | None = None
         self.make: Callable[[Iterable[Any]], Any] | None = None
         if columns:
-            processors = [_result_processor(column.type, dialect) for column in columns]
-            self.processors = processors if any(processors) else None
             self.make = _row_maker([column.keyname for column in columns])
+
+    def settle(self, description: Sequence[Any] | None) -> None:
+        """Row names and conversions, from the statement's columns and the driver's types."""
+        reported = [column[1] for column in description or ()]
+        if self.make is None:
+            # A textual statement declares no columns: name them as the driver does.
+            self.make = _row_maker([column[0] for column in description or ()])
+        if self.types and len(reported) == len(self.types):
+            processors = [
+                _result_processor(type_, self.dialect, coltype)
+                for type_, coltype in zip(self.types, reported, strict=True)
+            ]
+            self.processors = processors if any(processors) else None
+        self.types = []
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = []
@@ -95,7 +111,7 @@ def _sqlite_datetime(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+def _result_processor(type_: Any, dialect: Dialect, coltype: Any) -> Processor:
     """SQLAlchemy's conversion of a result column, with a faster one for SQLite's dates.
 
     SQLite stores a ``DateTime`` as ISO text, which :meth:`datetime.fromisoformat`
@@ -103,7 +119,7 @@ def _result_processor(type_: Any, dialect: Dialect) -> Processor:
     """
     if dialect.name == "sqlite" and type(type_.dialect_impl(dialect)) is SQLITE_DATETIME:
         return _sqlite_datetime
-    return _processor(type_._cached_result_processor(dialect, None))
+    return _processor(type_._cached_result_processor(dialect, coltype))
 
 
 def _processor(found: Any) -> Processor:
@@ -167,9 +183,8 @@ class Prepared:
             return list(connection.execute(self.statement, dict(params or {})))
         try:
             fetched = cursor.fetchall()
-            if compiled.make is None:
-                # A textual statement declares no columns: name them as the driver does.
-                compiled.make = _row_maker([column[0] for column in cursor.description or ()])
+            if compiled.make is None or compiled.types:
+                compiled.settle(cursor.description)
         finally:
             cursor.close()
         return _converted(fetched, compiled)
