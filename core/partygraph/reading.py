@@ -159,6 +159,7 @@ class SqlGraph:
         # (a party, a party's relationships) serves every plugin's hooks after.
         self._parties: dict[PartyRef, Party | None] | None = {} if memo else None
         self._edges: dict[tuple[int, bool, bool], list[Any]] | None = {} if memo else None
+        self._summaries: dict[int, PartySummary] | None = {} if memo else None
         self._vocabulary = vocabulary
         self._as_of = as_of
         self._roles_fn = roles_fn
@@ -223,10 +224,15 @@ class SqlGraph:
         """Summaries of the parties with these ids."""
         if not ids:
             return {}
+        known = self._summaries
         found = {}
-        for size, params in statements.bucketed(sorted(ids)):
+        missing = ids if known is None else {number for number in ids if number not in known}
+        for size, params in statements.bucketed(sorted(missing)):
             for row in statements.summaries_by_ids(size).rows(self._connection, params):
                 found[row.id] = PartySummary(row.id, row.key, row.kind, row.name)
+        if known is not None:
+            known.update(found)
+            found.update((number, known[number]) for number in ids if number in known)
         return found
 
     # -- relationships -----------------------------------------------------------------
@@ -427,7 +433,15 @@ class SqlGraph:
         found = [self.party(item) for item in parties]
         if self._excluded_fn is None or not found:
             return {}
-        return self._excluded_fn(found, purpose, as_of or self._as_of, self)
+        at = as_of or self._as_of
+        if self._memo is None:
+            return self._excluded_fn(found, purpose, at, self)
+        # One look at the graph: the same question within one read has the same answer.
+        key = (tuple(sorted(party.id or 0 for party in found)), purpose, at)
+        answers = self._memo.setdefault("partygraph.excluded", {})
+        if key not in answers:
+            answers[key] = self._excluded_fn(found, purpose, at, self)
+        return dict(answers[key])
 
 
 def relationship_from_row(row: Any) -> Relationship:

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import event
 
 from partygraph import (
     GraphReader,
@@ -295,3 +296,26 @@ def test_resolve_takes_a_key_or_a_numeric_id(toolkit: Toolkit) -> None:
     assert toolkit.party(alice.id or 0) == alice
     with pytest.raises(NotFoundError, match="no party with key or id 'nobody'"):
         toolkit.resolve("nobody")
+
+
+def test_a_reader_fetches_a_party_and_its_relationships_once(toolkit: Toolkit) -> None:
+    toolkit.relate("alice", "home", "member_of", role="head", valid_from=JAN)
+    toolkit.relate("bob", "home", "member_of", role="partner", valid_from=JAN, valid_to=FEB)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    with toolkit.reader(MAR) as graph:
+        first = graph.relationships("home", history=True)
+        event.listen(toolkit.engine, "before_cursor_execute", count)
+        try:
+            again = graph.relationships("home", history=True)
+            current = graph.relationships("home", type="member_of", role="head")
+            ended = graph.relationships("home", as_of=JAN + timedelta(days=1))
+        finally:
+            event.remove(toolkit.engine, "before_cursor_execute", count)
+    assert statements == []
+    assert again == first
+    assert [view.other.key for view in current] == ["alice"]
+    assert sorted(view.other.key for view in ended) == ["alice", "bob"]
