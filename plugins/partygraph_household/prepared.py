@@ -20,7 +20,21 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import DateTime, Integer, String, bindparam, func, literal, null, select, union_all
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.types import NullType
 
 from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import participant_table
@@ -37,6 +51,24 @@ def _at() -> Any:
 
 def _since() -> Any:
     return bindparam("since", type_=DateTime())
+
+
+def _plain_numbers(statement: Any) -> Any:
+    """*statement* with its floating-point columns read as the driver returns them.
+
+    A prepared statement converts results without knowing the driver's column
+    types, which SQLAlchemy's PostgreSQL float conversion needs; the rows are
+    turned into floats by :func:`partygraph_household.queries.spend_rows` anyway.
+    """
+    found = statement.subquery("figures")
+    return select(
+        *[
+            type_coerce(item, NullType()).label(item.name)
+            if isinstance(item.type, Float | Numeric)
+            else item
+            for item in found.c
+        ]
+    )
 
 
 @attrs.frozen
@@ -61,7 +93,7 @@ def for_household(dialect: str, settings: PurchaseSettings) -> Household:
     by_members, direct = queries.holdings_statements(_at(), household)
     return Household(
         members=Prepared(queries.memberships_statement(_at(), household)),
-        spend=None if spend is None else Prepared(spend),
+        spend=None if spend is None else Prepared(_plain_numbers(spend)),
         categories=None if categories is None else Prepared(categories),
         # One round trip: the members' holdings, then the household's own, as two queries did.
         holdings=Prepared(union_all(by_members, direct)),
