@@ -21,11 +21,8 @@ at the cut-off (placed by then and not returned in full by then);
 
 from __future__ import annotations
 
-import time
-from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -53,7 +50,7 @@ from partygraph_b2c.settings import Settings
 from partygraph_b2c.vocabulary import PURCHASE
 
 __all__ = [
-    "RfmCache",
+    "RfmScale",
     "audience_statement",
     "category_audience",
     "customer_rows",
@@ -61,7 +58,9 @@ __all__ = [
     "customers_statement",
     "excluded_customers",
     "kept_orders",
+    "rfm_scale",
     "score",
+    "scored_customers",
 ]
 
 _order = tables.order
@@ -232,6 +231,13 @@ def customer_rows(
     connection: Connection, settings: Settings, as_of: datetime, excluded: Sequence[int] = ()
 ) -> list[Row]:
     """Every customer at *as_of* with lifetime value, order value, frequency and RFM."""
+    return scored_customers(connection, settings, as_of, excluded)[0]
+
+
+def scored_customers(
+    connection: Connection, settings: Settings, as_of: datetime, excluded: Sequence[int] = ()
+) -> tuple[list[Row], RfmScale]:
+    """:func:`customer_rows`, and the RFM scale of the same population."""
     digits = MINOR_UNITS[settings.currency]
     scale = 10.0**digits
     model = settings.clv
@@ -242,6 +248,7 @@ def customer_rows(
     floor = float(model.min_tenure_days)
     today = cut.date()
     found = []
+    figures: list[tuple[date, int, float]] = []
     statement = customers_statement(settings, as_of, excluded)
     for row in connection.execute(statement).all():
         party_id, key, name, orders, placed, gross, refunded, net, first, last, r, f, m = row
@@ -249,6 +256,7 @@ def customer_rows(
         last_at = _naive(last)
         orders = int(orders)
         net = float(net or 0)
+        figures.append((last_at.date(), orders, net))
         aov = net / orders
         tenure = max((cut - first_at).total_seconds() / 86400.0, floor)
         frequency = orders * 365.25 / tenure
@@ -278,7 +286,7 @@ def customer_rows(
                 "rfm": f"{r}{f}{m}",
             }
         )
-    return found
+    return found, RfmScale.of(cut, settings.analytics_purpose, figures)
 
 
 # -- who may be counted ----------------------------------------------------------------------
@@ -312,117 +320,82 @@ def excluded_customers(
     return graph.excluded(parties, purpose, as_of)
 
 
-# -- the per-party RFM lookup ------------------------------------------------------------------
+# -- the per-party RFM scale ---------------------------------------------------------------
 
 
-@attrs.define
-class _Scoring:
-    """One population scoring, kept to answer per-party rfm_* metrics."""
+def _boundaries(values: list[Any]) -> tuple[Any, ...]:
+    """The values a score of 2, 3, 4 and 5 must exceed, out of a population's *values*.
+
+    A score is ``1 + floor(5 * below / n)``, so it is at least *s* exactly when
+    ``below >= ceil((s - 1) * n / 5)``, that is when the value exceeds the
+    ``ceil((s - 1) * n / 5)``-th smallest value of the population.
+    """
+    ordered = sorted(values)
+    count = len(ordered)
+    return tuple(ordered[((step * count + 4) // 5) - 1] for step in range(1, 5))
+
+
+@attrs.frozen
+class RfmScale:
+    """The boundaries of one population scoring, to score one party without the population.
+
+    Scoring a party's own recency (its last kept purchase's day), frequency
+    (kept purchases) and monetary value (net revenue) against them gives the
+    scores the population pass gives it, as long as the population's figures
+    are those the scale was built from.
+    """
 
     cut: datetime
     purpose: str | None
-    signature: tuple[int, int]
-    generation: int
-    built: float
-    ids: array[int]
-    scores: array[int]
     population: int
+    recency: tuple[date, ...] = ()
+    frequency: tuple[int, ...] = ()
+    monetary: tuple[float, ...] = ()
 
-
-class RfmCache:
-    """The population's RFM scores, reused while they are still exactly right.
-
-    A scoring computed at cut-off C also answers for any time T as long as no
-    purchase or return happened between C and T (ranks only change with
-    purchases and returns), nothing was written before C since (the highest
-    order and return ids are unchanged, and this process erased nobody), and
-    it is younger than ``rfm_cache_seconds`` (consents and objections, which
-    change who is counted, are picked up within that time).
-    """
-
-    def __init__(self) -> None:
-        self._entry: _Scoring | None = None
-        #: Bumped when this process writes purchases or returns, or erases a subject.
-        self.generation = 0
-
-    def invalidate(self) -> None:
-        """Forget the scoring (something it was built on changed)."""
-        self.generation += 1
-        self._entry = None
-
-    @staticmethod
-    def _signature(connection: Connection) -> tuple[int, int]:
-        top_order, top_refund = connection.execute(statements.signature).one()
-        return int(top_order or 0), int(top_refund or 0)
-
-    @staticmethod
-    def _quiet(connection: Connection, start: datetime, end: datetime) -> bool:
-        """No purchase or return in (start, end]."""
-        if start >= end:
-            return True
-        busy = connection.execute(statements.quiet_between, {"start": start, "end": end}).scalar()
-        return not busy
-
-    def lookup(
-        self,
-        graph: GraphReader,
-        settings: Settings,
-        party_id: int,
-        as_of: datetime,
-        exclude: Callable[[], Mapping[int, str]],
-    ) -> tuple[int, int, int] | None:
-        """The party's (R, F, M) at *as_of*, or None when it is not in the scored population."""
-        connection = graph.connection
-        cut = to_storage(as_of)
-        signature = self._signature(connection)
-        entry = self._entry
-        fresh = (
-            entry is not None
-            and entry.purpose == settings.analytics_purpose
-            and entry.generation == self.generation
-            and entry.signature == signature
-            and time.monotonic() - entry.built < settings.rfm_cache_seconds
-            and self._quiet(connection, min(entry.cut, cut), max(entry.cut, cut))
+    @classmethod
+    def of(
+        cls,
+        cut: datetime,
+        purpose: str | None,
+        figures: Sequence[tuple[date, int, float]],
+    ) -> RfmScale:
+        """The scale of a population given as ``(last kept day, kept orders, net)``."""
+        if not figures:
+            return cls(cut, purpose, 0)
+        return cls(
+            cut,
+            purpose,
+            len(figures),
+            _boundaries([item[0] for item in figures]),
+            _boundaries([item[1] for item in figures]),
+            _boundaries([item[2] for item in figures]),
         )
-        if not fresh:
-            entry = self._build(connection, settings, as_of, signature, exclude())
-            self._entry = entry
-        assert entry is not None
-        return _find(entry, party_id)
 
-    def _build(
-        self,
-        connection: Connection,
-        settings: Settings,
-        as_of: datetime,
-        signature: tuple[int, int],
-        excluded: Mapping[int, str],
-    ) -> _Scoring:
-        statement = customers_statement(settings, as_of, sorted(excluded), keys=False)
-        ids: array[int] = array("q")
-        scores: array[int] = array("b")
-        rows = sorted(connection.execute(statement).all(), key=lambda row: int(row.party_id))
-        for row in rows:
-            ids.append(int(row.party_id))
-            scores.extend((int(row.r), int(row.f), int(row.m)))
-        return _Scoring(
-            cut=to_storage(as_of),
-            purpose=settings.analytics_purpose,
-            signature=signature,
-            generation=self.generation,
-            built=time.monotonic(),
-            ids=ids,
-            scores=scores,
-            population=len(ids),
+    def score(self, last_day: date, orders: int, net: float) -> tuple[int, int, int] | None:
+        """(R, F, M) of a customer with these figures; None when the scale is empty."""
+        if not self.population:
+            return None
+        return (
+            1 + sum(1 for bound in self.recency if bound < last_day),
+            1 + sum(1 for bound in self.frequency if bound < orders),
+            1 + sum(1 for bound in self.monetary if bound < net),
         )
 
 
-def _find(entry: _Scoring, party_id: int) -> tuple[int, int, int] | None:
-    index = bisect_left(entry.ids, party_id)
-    if index >= len(entry.ids) or entry.ids[index] != party_id:
-        return None
-    base = index * 3
-    return entry.scores[base], entry.scores[base + 1], entry.scores[base + 2]
+def _day(value: Any) -> date:
+    return _naive(value).date()
+
+
+def rfm_scale(
+    connection: Connection, settings: Settings, as_of: datetime, excluded: Sequence[int] = ()
+) -> RfmScale:
+    """The population's RFM scale at *as_of* (one set-based statement, no ranking)."""
+    statement = customer_totals(settings, as_of, excluded)
+    figures = [
+        (_day(row.last_at), int(row.orders), float(row.net or 0))
+        for row in connection.execute(statement)
+    ]
+    return RfmScale.of(to_storage(as_of), settings.analytics_purpose, figures)
 
 
 # -- preferences ---------------------------------------------------------------------------
@@ -522,8 +495,8 @@ def top_categories(
 ) -> list[Row]:
     """One party's categories over its kept orders (interaction id -> currency factor)."""
     totals: dict[str, list[float]] = {}
-    rows = connection.execute(
-        statements.categories_of_party, {"party": party.id, "until": to_storage(as_of)}
+    rows = statements.categories_of_party.rows(
+        connection, {"party": party.id, "until": to_storage(as_of)}
     )
     for row in rows:
         factor = orders.get(int(row.interaction_id))

@@ -4,7 +4,8 @@ The figures come from the party's own history (:mod:`partygraph_b2c.history`),
 with the same definitions as the population figures of
 :func:`partygraph_b2c.analytics.customer_rows`, so a party's ``clv`` in its
 view and in the population listing agree. RFM scores are population ranks:
-they come from the population scoring (:class:`partygraph_b2c.analytics.RfmCache`).
+they come from the scale of the last population scoring
+(:class:`partygraph_b2c.analytics.RfmScale`).
 """
 
 from __future__ import annotations

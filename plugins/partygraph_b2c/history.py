@@ -249,7 +249,7 @@ def load_history(
     refunds: dict[int, dict[int, tuple[datetime, int]]] = {}
     buyers: dict[int, PartySummary] = {}
     named: dict[int, dict[int, PartySummary]] = {}
-    for row in connection.execute(statements.orders_of_party, params):
+    for row in statements.orders_of_party.rows(connection, params):
         interaction_id = int(row.interaction_id)
         rows.setdefault((row.role, interaction_id), row)
         if row.refund_id is not None:
@@ -304,9 +304,9 @@ def load_history(
 
 
 def _usage(connection: Connection, party_id: int, until: datetime) -> Usage | None:
-    recent = connection.execute(
-        statements.usage_of_party, {"party": party_id, "until": until, "limit": 20}
-    ).all()
+    recent = statements.usage_of_party.rows(
+        connection, {"party": party_id, "until": until, "limit": 20}
+    )
     if not recent:
         return None
     products = [str((row.payload or {}).get("product")) for row in recent]
@@ -326,8 +326,7 @@ def has_excluding_relationship(
     """The type of a current outgoing relationship that keeps the party from being a lead."""
     if not types:
         return None
-    found = connection.execute(
-        statements.excluding_relationship,
-        {"party": party_id, "types": list(types), "at": to_storage(at)},
-    ).scalar()
+    found = statements.excluding_relationship(types).scalar(
+        connection, {"party": party_id, "at": to_storage(at)}
+    )
     return str(found) if found is not None else None

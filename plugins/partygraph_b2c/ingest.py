@@ -19,17 +19,18 @@ unless ``skip_invalid``), a single record by raising
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, func, select
+import orjson
+from sqlalchemy import Connection, select
 
 from partygraph import Interaction, ValidationError, WriteBatch, WriteSession
-from partygraph.times import from_storage, to_storage
-from partygraph_b2c import tables
+from partygraph.times import from_storage
+from partygraph_b2c import statements, tables
 from partygraph_b2c.currencies import MINOR_UNITS, from_minor, is_currency, to_minor
 from partygraph_b2c.settings import Settings
 from partygraph_b2c.vocabulary import PURCHASE, RETURN
@@ -107,35 +108,27 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _stored_orders(connection: Connection, order_ids: Sequence[str]) -> dict[str, _Order]:
-    """Orders already stored, by order id, with what has been refunded so far."""
+    """Orders already stored, by order id, with what has been refunded so far.
+
+    One statement per batch: the order ids go in as one JSON array parameter
+    (``json_each`` on SQLite, ``jsonb_array_elements_text`` on PostgreSQL), so
+    the statement is built once and no list of parameters is expanded.
+    """
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    statement = statements.stored_orders(connection.dialect.name)
     found: dict[str, _Order] = {}
-    order = tables.order
-    for chunk in _chunks(sorted(set(order_ids))):
-        rows = connection.execute(
-            select(
-                order.c.order_id,
-                order.c.interaction_id,
-                order.c.occurred_at,
-                order.c.currency,
-                order.c.total_minor,
-            ).where(order.c.order_id.in_(chunk))
+    for row in statement.rows(connection, {"order_ids": orjson.dumps(wanted).decode()}):
+        occurred = from_storage(row.occurred_at)
+        assert occurred is not None
+        found[row.order_id] = _Order(
+            int(row.interaction_id),
+            occurred,
+            row.currency,
+            int(row.total_minor),
+            int(row.returned or 0),
         )
-        for row in rows:
-            occurred = from_storage(row.occurred_at)
-            assert occurred is not None
-            found[row.order_id] = _Order(
-                int(row.interaction_id), occurred, row.currency, int(row.total_minor), 0
-            )
-    by_id = {item.interaction_id: item for item in found.values()}
-    refund = tables.refund
-    for id_chunk in _chunks(sorted(by_id)):
-        rows = connection.execute(
-            select(refund.c.order_interaction_id, func.sum(refund.c.amount_minor).label("total"))
-            .where(refund.c.order_interaction_id.in_(id_chunk))
-            .group_by(refund.c.order_interaction_id)
-        )
-        for row in rows:
-            by_id[int(row.order_interaction_id)].returned = int(row.total or 0)
     return found
 
 
@@ -297,26 +290,20 @@ def _check_return(
     derived.returns[item.id] = (item.id, found.interaction_id, item.occurred_at, amount)
 
 
-def _time(dialect: str) -> Callable[[datetime], Any]:
-    """Aware time -> the stored value (naive UTC; text on SQLite, as the core writes it)."""
-    if dialect == "sqlite":
-        return lambda moment: to_storage(moment).isoformat(sep=" ", timespec="microseconds")
-    return to_storage
-
-
 def record_batch(derived: Derived, batch: WriteBatch, session: WriteSession) -> bool:
     """Write the rows of the items the core kept; True when anything was written.
 
-    One ``executemany`` per table, with plain tuples (no per-row statement objects).
+    One ``executemany`` per table, with plain tuples (no per-row statement objects). The
+    time of an order or a return is the one the core stored for its interaction, read
+    by the insert itself (no conversion per row here).
     """
     kept = {item.id for item in batch.interactions}
     connection = session.connection
     dialect = connection.dialect.name
-    stamp = _time(dialect)
     marker = "?" if dialect == "sqlite" else "%s"
     orders = [
-        (key, order_id, stamp(at), currency, total)
-        for key, (_, order_id, at, currency, total) in derived.orders.items()
+        (key, order_id, currency, total, key)
+        for key, (_, order_id, _, currency, total) in derived.orders.items()
         if key in kept
     ]
     written = {row[0] for row in orders}
@@ -335,19 +322,29 @@ def record_batch(derived: Derived, batch: WriteBatch, session: WriteSession) -> 
         )
     present = written | stored
     returns = [
-        (key, order_ref, stamp(at), amount)
-        for key, (_, order_ref, at, amount) in derived.returns.items()
+        (key, order_ref, amount, key)
+        for key, (_, order_ref, _, amount) in derived.returns.items()
         if key in kept and order_ref in present
     ]
-    for table, rows in (
-        (tables.order, orders),
-        (tables.order_category, categories),
-        (tables.refund, returns),
-    ):
-        if rows:
-            names = ", ".join(column.name for column in table.columns)
-            places = ", ".join(marker for _ in table.columns)
-            connection.exec_driver_sql(
-                f"INSERT INTO {table.name} ({names}) VALUES ({places})", rows
-            )
+    if orders:
+        connection.exec_driver_sql(
+            "INSERT INTO b2c_order (interaction_id, order_id, occurred_at, currency, total_minor)"
+            f" SELECT {marker}, {marker}, occurred_at, {marker}, {marker} FROM interaction"
+            f" WHERE id = {marker}",
+            orders,
+        )
+    if categories:
+        connection.exec_driver_sql(
+            "INSERT INTO b2c_order_category (interaction_id, category, quantity, amount_minor)"
+            f" VALUES ({marker}, {marker}, {marker}, {marker})",
+            categories,
+        )
+    if returns:
+        connection.exec_driver_sql(
+            "INSERT INTO b2c_return"
+            " (interaction_id, order_interaction_id, occurred_at, amount_minor)"
+            f" SELECT {marker}, {marker}, occurred_at, {marker} FROM interaction"
+            f" WHERE id = {marker}",
+            returns,
+        )
     return bool(orders or returns)

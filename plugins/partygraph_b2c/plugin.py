@@ -31,14 +31,14 @@ from partygraph.reading import party_from_row
 from partygraph.schemas import load_schema
 from partygraph.segments import SegmentMetric, SegmentPredicate
 from partygraph.storage.tables import participant_table, party_table
-from partygraph.times import parse_time, utcnow
+from partygraph.times import parse_time, to_storage, utcnow
 from partygraph_b2c import analytics, figures, segments, tables
 from partygraph_b2c.currencies import from_minor
 from partygraph_b2c.history import History, has_excluding_relationship, load_history
 from partygraph_b2c.ingest import Derived, check_batch, record_batch
 from partygraph_b2c.roles import assign_roles
 from partygraph_b2c.settings import Settings
-from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE, RETURN, interaction_types
+from partygraph_b2c.vocabulary import PURCHASE, interaction_types
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
@@ -51,7 +51,6 @@ BILLING_PURPOSES = frozenset({"billing"})
 SERVICE_PURPOSES = frozenset({"service", "support"})
 
 _SUBJECTS = ("customer", "child", "household_member")
-OWN_TYPES = frozenset({PURCHASE, RETURN, PRODUCT_USAGE})
 
 
 def _declare(table: str, field: str, description: str) -> DataDeclaration:
@@ -73,14 +72,8 @@ class B2CPlugin:
         self._toolkit: Toolkit | None = None
         self._gated = False
         self._pending: WeakKeyDictionary[WriteBatch, Derived] = WeakKeyDictionary()
-        self._rfm = analytics.RfmCache()
-        # Figures already worked out within one read (a 360-degree view asks for roles,
-        # metrics and a section of the same party): per graph reader, keyed by party,
-        # time and the count of b2c writes this process has made.
-        self._memos: WeakKeyDictionary[GraphReader, dict[tuple[Any, ...], Any]] = (
-            WeakKeyDictionary()
-        )
-        self._written = 0
+        #: The last population RFM scoring's boundaries (see :meth:`refresh_rfm`).
+        self._rfm: analytics.RfmScale | None = None
 
     def __dir__(self) -> list[str]:
         # pluggy looks up every name dir() lists; leave out the property that raises.
@@ -136,11 +129,14 @@ class B2CPlugin:
 
         return [b2c_group]
 
-    @hookimpl
+    # Last: scoring asks the other plugins who may be counted, so they must be ready first.
+    @hookimpl(trylast=True)
     def partygraph_toolkit_ready(self, toolkit: Toolkit) -> None:
         self._toolkit = toolkit
         # Ask the plugins who may be counted only when one of them answers that question.
         self._gated = any("partygraph_permitted" in info.hooks for info in toolkit.plugins)
+        # Score the population once now, so that no read ever has to (see refresh_rfm).
+        self.refresh_rfm()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -154,25 +150,22 @@ class B2CPlugin:
 
     @hookimpl
     def partygraph_after_write(self, batch: WriteBatch, session: WriteSession) -> None:
-        if any(item.type in OWN_TYPES for item in batch.interactions):
-            self._written += 1
         derived = self._pending.pop(batch, None)
-        if derived is not None and record_batch(derived, batch, session):
-            self._rfm.invalidate()
+        if derived is not None:
+            record_batch(derived, batch, session)
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _memo(self, graph: GraphReader, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        try:
-            store = self._memos.setdefault(graph, {})
-        except TypeError:  # a reader that cannot be weakly referenced: no memo
+    @staticmethod
+    def _memo(graph: GraphReader, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """What *compute* gives, once per read-only reader (a view asks for roles, metrics
+        and a section of the same party); computed each time in a write's reader."""
+        store = graph.memo("b2c")
+        if store is None:
             return compute()
-        full = (*key, self._written, self._rfm.generation)
-        if full not in store:
-            if len(store) > 256:
-                store.clear()
-            store[full] = compute()
-        return store[full]
+        if key not in store:
+            store[key] = compute()
+        return store[key]
 
     def _history(self, graph: GraphReader, party: Party, as_of: datetime) -> History:
         assert party.id is not None
@@ -192,7 +185,8 @@ class B2CPlugin:
         history = self._history(graph, party, as_of)
         types = self.settings.prospects.exclude_relationship_types
         return assign_roles(
-            history, lambda: has_excluding_relationship(graph.connection, party_id, types, as_of)
+            history,
+            lambda: has_excluding_relationship(graph.connection, party_id, types, as_of),
         )
 
     def _excluded(self, graph: GraphReader, party: Party, purpose: str | None) -> str | None:
@@ -215,14 +209,14 @@ class B2CPlugin:
             return None
         if self._excluded(graph, party, self.settings.analytics_purpose) is not None:
             return None
-        purpose = self.settings.analytics_purpose
-        as_of = history.as_of
-        return self._rfm.lookup(
-            graph,
-            self.settings,
-            party.id,
-            as_of,
-            lambda: analytics.excluded_customers(graph, purpose, as_of, self._gated),
+        scale = self._rfm
+        if scale is None or scale.purpose != self.settings.analytics_purpose:
+            return None
+        at = history.as_of
+        last = history.last_kept(at)
+        assert last is not None
+        return scale.score(
+            to_storage(last.at).date(), len(history.kept_orders(at)), history.net_minor(at)
         )
 
     def _categories(
@@ -344,7 +338,6 @@ class B2CPlugin:
             )
         )
         deleted = int(session.connection.execute(alone).scalar() or 0)
-        self._rfm.invalidate()
         return {
             "orders_deleted_with_their_interactions": deleted,
             "note": "b2c rows follow their interactions; none holds an identifier of a person",
@@ -369,7 +362,25 @@ class B2CPlugin:
             excluded = analytics.excluded_customers(
                 graph, self.settings.analytics_purpose, at, self._gated
             )
-            return analytics.customer_rows(graph.connection, self.settings, at, sorted(excluded))
+            rows, self._rfm = analytics.scored_customers(
+                graph.connection, self.settings, at, sorted(excluded)
+            )
+            return rows
+
+    def refresh_rfm(self, as_of: datetime | str | None = None) -> None:
+        """Score the population at *as_of* (default now) for the per-party ``rfm_*`` figures.
+
+        A view scores one party against the boundaries of the last population scoring
+        (its own figures are always current): they are refreshed when the toolkit opens,
+        by every population computation (:meth:`customers`, :meth:`rfm`,
+        :meth:`summary`) and by this method, never within a read.
+        """
+        at = self._when(as_of)
+        with self.toolkit.reader(at) as graph:
+            excluded = analytics.excluded_customers(
+                graph, self.settings.analytics_purpose, at, self._gated
+            )
+            self._rfm = analytics.rfm_scale(graph.connection, self.settings, at, sorted(excluded))
 
     def rfm(self, as_of: datetime | str | None = None) -> list[dict[str, Any]]:
         """RFM scores (1-5 each) of every customer at *as_of*, computed in one SQL pass."""

@@ -73,7 +73,7 @@ class Settings:
     clv: ClvModel = attrs.field(factory=ClvModel)
     preferences: Preferences = attrs.field(factory=Preferences)
     analytics_purpose: str | None = "analytics"
-    rfm_cache_seconds: int = 300
+    rfm_cache_seconds: int = 300  # no longer used; accepted so that configurations load
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> Settings:

@@ -2,15 +2,33 @@
 
 Building a SQLAlchemy expression costs more than running the indexed query it
 describes, so every read the role, metrics and view hooks make for one party
-is constructed here once. Each starts from the party's own participant rows
+is constructed here once and run as a :class:`~partygraph.storage.prepared.Prepared`
+statement. Each starts from the party's own participant rows
 (index ``party_id, type, role, occurred_at``), so reading one party costs
 the same at a thousand customers as at a million.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+import functools
+from typing import Any
 
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import NullType
+
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -18,14 +36,13 @@ from partygraph.storage.tables import (
     relationship_table,
 )
 from partygraph_b2c import tables
-from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE, RETURN
+from partygraph_b2c.vocabulary import PRODUCT_USAGE, PURCHASE
 
 __all__ = [
     "categories_of_party",
     "excluding_relationship",
     "orders_of_party",
-    "quiet_between",
-    "signature",
+    "stored_orders",
     "usage_of_party",
 ]
 
@@ -48,7 +65,7 @@ _mine = and_(
 #: Every purchase the party took part in (as purchaser or consumer) up to ``until``: one
 #: row per refund made by then and per other consumer named (or one row without), with
 #: the purchaser's and that consumer's summaries.
-orders_of_party = (
+orders_of_party = Prepared(
     select(
         _me.c.role,
         _order.c.interaction_id,
@@ -100,11 +117,13 @@ orders_of_party = (
 )
 
 #: The categories of the party's own purchases up to ``until`` (one row per order and category).
-categories_of_party = (
+categories_of_party = Prepared(
     select(
         _category.c.interaction_id,
         _category.c.category,
-        _category.c.quantity,
+        # As the driver returns it: a prepared statement cannot apply SQLAlchemy's
+        # PostgreSQL float conversion (top_categories makes it a float).
+        type_coerce(_category.c.quantity, NullType()).label("quantity"),
         _category.c.amount_minor,
     )
     .select_from(_me.join(_category, _category.c.interaction_id == _me.c.interaction_id))
@@ -114,7 +133,7 @@ categories_of_party = (
 _use = participant_table.alias("use")
 #: The party's latest product uses up to ``until`` (param ``limit``), each row carrying
 #: the count and the first time of all of them.
-usage_of_party = (
+usage_of_party = Prepared(
     select(
         interaction_table.c.id,
         _use.c.occurred_at,
@@ -134,30 +153,46 @@ usage_of_party = (
 )
 
 _rel = relationship_table
-#: A current outgoing relationship of one of ``types`` at ``at``.
-excluding_relationship = (
-    select(_rel.c.type)
-    .where(
-        _rel.c.source_id == bindparam("party"),
-        _rel.c.type.in_(bindparam("types", expanding=True)),
-        _rel.c.valid_from <= bindparam("at"),
-        or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > bindparam("at")),
-    )
-    .limit(1)
-)
 
-#: The highest order and return ids: they change whenever purchases or returns are written.
-signature = select(
-    select(func.max(_order.c.interaction_id)).scalar_subquery(),
-    select(func.max(_refund.c.interaction_id)).scalar_subquery(),
-)
 
-#: Whether any purchase or return happened in (``start``, ``end``] (the core's index on
-#: interaction type and time answers it).
-quiet_between = select(
-    exists().where(
-        interaction_table.c.type.in_([PURCHASE, RETURN]),
-        interaction_table.c.occurred_at > bindparam("start"),
-        interaction_table.c.occurred_at <= bindparam("end"),
+@functools.cache
+def excluding_relationship(types: tuple[str, ...]) -> Prepared:
+    """A current outgoing relationship of one of *types* at ``at`` (params ``party``,
+    ``at``); the types are part of the statement, one per settings."""
+    return Prepared(
+        select(_rel.c.type)
+        .where(
+            _rel.c.source_id == bindparam("party"),
+            _rel.c.type.in_([literal(name) for name in types]),
+            _rel.c.valid_from <= bindparam("at"),
+            or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > bindparam("at")),
+        )
+        .limit(1)
     )
-)
+
+
+@functools.cache
+def stored_orders(dialect: str) -> Prepared:
+    """Stored orders whose order id is in the JSON array ``order_ids``, with the amount
+    refunded so far (one statement per write batch, whatever its size)."""
+    if dialect == "postgresql":
+        ids: Any = func.jsonb_array_elements_text(
+            cast(bindparam("order_ids", type_=String()), JSONB)
+        ).table_valued(column("value"))
+    else:
+        ids = func.json_each(bindparam("order_ids")).table_valued(column("value"))
+    returned = (
+        select(func.sum(_refund.c.amount_minor))
+        .where(_refund.c.order_interaction_id == _order.c.interaction_id)
+        .scalar_subquery()
+    )
+    return Prepared(
+        select(
+            _order.c.order_id,
+            _order.c.interaction_id,
+            _order.c.occurred_at,
+            _order.c.currency,
+            _order.c.total_minor,
+            returned.label("returned"),
+        ).where(_order.c.order_id.in_(select(ids.c.value)))
+    )

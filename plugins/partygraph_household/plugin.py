@@ -114,10 +114,13 @@ class HouseholdPlugin:
         self, party: Party, as_of: datetime, graph: GraphReader
     ) -> Iterable[RoleAssignment] | None:
         from partygraph_household.roles import household_roles, person_roles
+        from partygraph_household.snapshot import asking_for_customers
 
         if party.kind == HOUSEHOLD:
             return list(household_roles(party, as_of, graph, self.settings))
         if party.kind == "person":
+            if asking_for_customers(graph):
+                return None  # a household asks which members are customers: ours never are
             return list(person_roles(party, as_of, graph, self.settings))
         return None
 
@@ -165,7 +168,8 @@ class HouseholdPlugin:
 
     def _summary(self, household: Party, at: datetime, graph: GraphReader) -> dict[str, Any]:
         """The household's summary, computed once per reader for its metrics and section."""
-        from partygraph_household.rollup import Census, summary_of
+        from partygraph_household.rollup import summary_of
+        from partygraph_household.snapshot import snapshot_of
 
         assert household.id is not None
         memo = graph.memo("household")
@@ -173,8 +177,8 @@ class HouseholdPlugin:
         if memo is not None and key in memo:
             found: dict[str, Any] = memo[key]
             return found
-        census = Census(graph, self.settings, at, [household.id])
-        summary = summary_of(census, household.id, deep=True)
+        snapshot = snapshot_of(graph, self.settings, household, at)
+        summary = summary_of(snapshot, household.id, deep=True)
         if memo is not None:
             memo[key] = summary
         return summary
@@ -182,6 +186,7 @@ class HouseholdPlugin:
     def _memberships(
         self, person: Party, at: datetime, graph: GraphReader
     ) -> dict[str, Any] | None:
+        from partygraph_household.roles import memberships_of
         from partygraph_household.rollup import iso
 
         found = [
@@ -192,9 +197,7 @@ class HouseholdPlugin:
                 "until": iso(view.relationship.valid_to),
                 "current": view.current,
             }
-            for view in graph.relationships(
-                person, type=MEMBER_OF, direction="outgoing", as_of=at, history=True
-            )
+            for view in memberships_of(graph, person, at)
             if view.relationship.valid_from is None or view.relationship.valid_from <= at
         ]
         if not found:

@@ -55,8 +55,17 @@ __all__ = [
     "HoldingRow",
     "MemberRow",
     "SpendRow",
+    "Moment",
+    "Scope",
     "attribute_text",
     "categories",
+    "categories_statement",
+    "category_rows",
+    "holding_rows",
+    "holdings_statements",
+    "member_rows",
+    "memberships_statement",
+    "spend_rows",
     "holdings",
     "households",
     "influence",
@@ -98,13 +107,13 @@ _PERSON = _party.alias("person")
 
 
 def _party_of(row: Any, prefix: str = "p_") -> Party:
-    mapping = row._mapping
+    """A party from a row's prefixed columns (a SQLAlchemy row or a prepared named tuple)."""
     return Party(
-        key=mapping[f"{prefix}key"],
-        kind=mapping[f"{prefix}kind"],
-        name=mapping[f"{prefix}name"],
-        attributes=_json_value(mapping.get(f"{prefix}attributes")),
-        id=int(mapping[f"{prefix}id"]),
+        key=getattr(row, f"{prefix}key"),
+        kind=getattr(row, f"{prefix}kind"),
+        name=getattr(row, f"{prefix}name"),
+        attributes=_json_value(getattr(row, f"{prefix}attributes", None)),
+        id=int(getattr(row, f"{prefix}id")),
     )
 
 
@@ -173,7 +182,29 @@ def _one_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     return column.in_([literal(item) for item in items])  # type: ignore[no-any-return]
 
 
-def _current(rel: Any, at: datetime) -> ColumnElement[bool]:
+#: A time given to a statement builder: an aware datetime (bound as its value) or a bind
+#: parameter (the prepared statements, see :mod:`partygraph_household.prepared`).
+Moment = datetime | ColumnElement[Any]
+#: Households (or persons) a statement is scoped to: a collection of ids, one bind
+#: parameter, or None for all of them.
+Scope = Collection[int] | ColumnElement[Any] | None
+
+
+def _stored(value: Moment) -> Any:
+    """*value* as a statement compares it: naive UTC, or the bind parameter itself."""
+    return to_storage(value) if isinstance(value, datetime) else value
+
+
+def _scoped(column: Any, ids: Scope) -> ColumnElement[bool] | None:
+    """*column* restricted to *ids* (None: no restriction)."""
+    if ids is None:
+        return None
+    if isinstance(ids, ColumnElement):
+        return column == ids  # type: ignore[no-any-return]
+    return _one_of(column, sorted(ids))
+
+
+def _current(rel: Any, at: Any) -> ColumnElement[bool]:
     """*rel* holds at *at* (naive storage time)."""
     return and_(rel.c.valid_from <= at, or_(rel.c.valid_to.is_(None), rel.c.valid_to > at))
 
@@ -382,14 +413,11 @@ class MemberRow:
         return started and (self.until is None or at < self.until)
 
 
-def memberships(
-    connection: Connection,
-    at: datetime,
-    household_ids: Collection[int] | None = None,
-    person_ids: Collection[int] | None = None,
-) -> list[MemberRow]:
-    """Memberships that started before *at* (ended ones too), with their people."""
-    moment = to_storage(at)
+def memberships_statement(
+    at: Moment, household_ids: Scope = None, person_ids: Scope = None
+) -> Select[Any]:
+    """The statement behind :func:`memberships`."""
+    moment = _stored(at)
     query = (
         select(
             _rel.c.id,
@@ -403,12 +431,17 @@ def memberships(
         .where(_rel.c.type == MEMBER_OF, _rel.c.valid_from <= moment)
         .order_by(_rel.c.target_id, _rel.c.valid_from, _rel.c.id)
     )
-    if household_ids is not None:
-        query = query.where(_one_of(_rel.c.target_id, sorted(household_ids)))
-    if person_ids is not None:
-        query = query.where(_one_of(_rel.c.source_id, sorted(person_ids)))
+    for scoped, ids in ((_rel.c.target_id, household_ids), (_rel.c.source_id, person_ids)):
+        condition = _scoped(scoped, ids)
+        if condition is not None:
+            query = query.where(condition)
+    return query
+
+
+def member_rows(rows: Iterable[Any]) -> list[MemberRow]:
+    """:class:`MemberRow` objects from the rows of :func:`memberships_statement`."""
     found = []
-    for row in connection.execute(query):
+    for row in rows:
         party = _party_of(row)
         found.append(
             MemberRow(
@@ -422,6 +455,16 @@ def memberships(
             )
         )
     return found
+
+
+def memberships(
+    connection: Connection,
+    at: datetime,
+    household_ids: Collection[int] | None = None,
+    person_ids: Collection[int] | None = None,
+) -> list[MemberRow]:
+    """Memberships that started before *at* (ended ones too), with their people."""
+    return member_rows(connection.execute(memberships_statement(at, household_ids, person_ids)))
 
 
 def households(connection: Connection, household_ids: Collection[int] | None) -> dict[int, Party]:
@@ -455,7 +498,7 @@ class SpendRow:
     recent_amount: float
 
 
-def _credited(household_ids: Collection[int] | None) -> tuple[Any, Any, Any, list[Any]]:
+def _credited(household_ids: Scope) -> tuple[Any, Any, Any, list[Any]]:
     part = _BUYER
     member = _MEMBERSHIP
     inter = _PURCHASE
@@ -467,18 +510,17 @@ def _credited(household_ids: Collection[int] | None) -> tuple[Any, Any, Any, lis
             _covers(member, part.c.occurred_at),
         ),
     ).join(inter, inter.c.id == part.c.interaction_id)
-    conditions: list[Any] = []
-    if household_ids is not None:
-        conditions.append(_one_of(member.c.target_id, sorted(household_ids)))
+    condition = _scoped(member.c.target_id, household_ids)
+    conditions: list[Any] = [] if condition is None else [condition]
     return part, member, inter, [joined, *conditions]
 
 
 def spend_statement(
     dialect: str,
     settings: PurchaseSettings,
-    at: datetime,
-    since: datetime,
-    household_ids: Collection[int] | None = None,
+    at: Moment,
+    since: Moment,
+    household_ids: Scope = None,
 ) -> Select[Any] | None:
     """The statement behind :func:`spend` (None when no purchase type is configured).
 
@@ -492,7 +534,7 @@ def spend_statement(
     part, member, inter, (joined, *conditions) = _credited(household_ids)
     is_return = _one_of(part.c.type, settings.return_types or ("",))
     is_purchase = _one_of(part.c.type, settings.types or ("",))
-    recent = part.c.occurred_at >= to_storage(since)
+    recent = part.c.occurred_at >= _stored(since)
     amount = case(
         (is_return, -payloads.refund(part, inter)), else_=payloads.amount(inter.c.payload)
     )
@@ -516,7 +558,7 @@ def spend_statement(
         .where(
             _one_of(part.c.type, kinds),
             _one_of(part.c.role, settings.buyer_roles),
-            part.c.occurred_at < to_storage(at),
+            part.c.occurred_at < _stored(at),
             *conditions,
         )
         # OFFSET 0 keeps SQLite and PostgreSQL from flattening this subquery into the
@@ -552,6 +594,11 @@ def spend(
     query = spend_statement(connection.dialect.name, settings, at, since, household_ids)
     if query is None:
         return []
+    return spend_rows(connection.execute(query))
+
+
+def spend_rows(rows: Iterable[Any]) -> list[SpendRow]:
+    """:class:`SpendRow` objects from the rows of :func:`spend_statement`."""
     return [
         SpendRow(
             household_id=int(row.household),
@@ -564,22 +611,21 @@ def spend(
             recent_purchases=int(row.recent_purchases or 0),
             recent_amount=float(row.recent_amount or 0.0),
         )
-        for row in connection.execute(query)
+        for row in rows
     ]
 
 
-def categories(
-    connection: Connection,
+def categories_statement(
+    dialect: str,
     settings: PurchaseSettings,
-    at: datetime,
-    since: datetime | None,
-    household_ids: Collection[int] | None = None,
-) -> list[tuple[int, int, str]]:
-    """``(household, buyer, category)`` for every category bought while a member, from the
-    lines and from a top-level category, between *since* and *at*."""
+    at: Moment,
+    since: Moment | None,
+    household_ids: Scope = None,
+) -> Any:
+    """The statement behind :func:`categories` (None when no purchase type is configured)."""
     if not settings.types or not settings.buyer_roles:
-        return []
-    payloads = Payloads(connection.dialect.name, settings)
+        return None
+    payloads = Payloads(dialect, settings)
     queries = []
     for from_lines in (True, False):
         part, member, inter, (joined, *conditions) = _credited(household_ids)
@@ -600,15 +646,34 @@ def categories(
             .where(
                 _one_of(part.c.type, settings.types),
                 _one_of(part.c.role, settings.buyer_roles),
-                part.c.occurred_at < to_storage(at),
+                part.c.occurred_at < _stored(at),
                 category.is_not(None),
                 *conditions,
             )
         )
         if since is not None:
-            query = query.where(part.c.occurred_at >= to_storage(since))
+            query = query.where(part.c.occurred_at >= _stored(since))
         queries.append(query)
-    rows = connection.execute(union(*queries))
+    return union(*queries)
+
+
+def categories(
+    connection: Connection,
+    settings: PurchaseSettings,
+    at: datetime,
+    since: datetime | None,
+    household_ids: Collection[int] | None = None,
+) -> list[tuple[int, int, str]]:
+    """``(household, buyer, category)`` for every category bought while a member, from the
+    lines and from a top-level category, between *since* and *at*."""
+    statement = categories_statement(connection.dialect.name, settings, at, since, household_ids)
+    if statement is None:
+        return []
+    return category_rows(connection.execute(statement))
+
+
+def category_rows(rows: Iterable[Any]) -> list[tuple[int, int, str]]:
+    """``(household, buyer, category)`` from the rows of :func:`categories_statement`."""
     return [(int(row.household), int(row.party), str(row.category)) for row in rows]
 
 
@@ -627,11 +692,10 @@ class HoldingRow:
     by_household: bool
 
 
-def holdings(
-    connection: Connection, at: datetime, household_ids: Collection[int] | None = None
-) -> list[HoldingRow]:
-    """Holdings current at *at* of the households' current members and of the households."""
-    moment = to_storage(at)
+def holdings_statements(at: Moment, household_ids: Scope = None) -> tuple[Any, Any]:
+    """The two statements behind :func:`holdings`: held by current members, held by the
+    households themselves."""
+    moment = _stored(at)
     holds = _HOLDS
     member = _MEMBERSHIP
     holder = _HOLDER
@@ -661,24 +725,40 @@ def holdings(
         )
         .where(holds.c.type == HOLDS, _current(holds, moment), holder.c.kind == HOUSEHOLD)
     )
-    if household_ids is not None:
-        ids = sorted(household_ids)
-        by_members = by_members.where(_one_of(member.c.target_id, ids))
-        direct = direct.where(_one_of(holds.c.source_id, ids))
+    scoped_members = _scoped(member.c.target_id, household_ids)
+    if scoped_members is not None:
+        by_members = by_members.where(scoped_members)
+    scoped_direct = _scoped(holds.c.source_id, household_ids)
+    if scoped_direct is not None:
+        direct = direct.where(scoped_direct)
+    return by_members, direct
+
+
+def holdings(
+    connection: Connection, at: datetime, household_ids: Collection[int] | None = None
+) -> list[HoldingRow]:
+    """Holdings current at *at* of the households' current members and of the households."""
     found = []
-    for query in (by_members, direct):
-        for row in connection.execute(query):
-            share = (row.rel_attributes or {}).get("share")
-            found.append(
-                HoldingRow(
-                    household_id=int(row.household),
-                    holder_id=int(row.source_id),
-                    relationship_id=int(row.id),
-                    holding=_party_of(row),
-                    share=float(share) if isinstance(share, int | float) else None,
-                    by_household=bool(row.direct),
-                )
+    for query in holdings_statements(at, household_ids):
+        found.extend(holding_rows(connection.execute(query)))
+    return found
+
+
+def holding_rows(rows: Iterable[Any]) -> list[HoldingRow]:
+    """:class:`HoldingRow` objects from the rows of :func:`holdings_statements`."""
+    found = []
+    for row in rows:
+        share = (row.rel_attributes or {}).get("share")
+        found.append(
+            HoldingRow(
+                household_id=int(row.household),
+                holder_id=int(row.source_id),
+                relationship_id=int(row.id),
+                holding=_party_of(row),
+                share=float(share) if isinstance(share, int | float) else None,
+                by_household=bool(row.direct),
             )
+        )
     return found
 
 
@@ -686,7 +766,7 @@ def holdings(
 
 
 def influence_statement(
-    settings: PurchaseSettings, person: Any, household: Any, since: datetime, at: datetime
+    settings: PurchaseSettings, person: Any, household: Any, since: Moment, at: Moment
 ) -> Select[Any] | None:
     """The statement behind :func:`influence`; *person* and *household* are ids or columns
     (a segment correlates them to its memberships). None when nothing can match."""
@@ -730,8 +810,8 @@ def influence_statement(
             consumer.c.party_id == person,
             _one_of(consumer.c.type, settings.types),
             _one_of(consumer.c.role, settings.consumer_roles),
-            consumer.c.occurred_at >= to_storage(since),
-            consumer.c.occurred_at < to_storage(at),
+            consumer.c.occurred_at >= _stored(since),
+            consumer.c.occurred_at < _stored(at),
         )
         .distinct()
     )
@@ -765,8 +845,8 @@ def usage_influence_statement(
     settings: PurchaseSettings,
     person: Any,
     household: Any,
-    since: datetime,
-    at: datetime,
+    since: Moment,
+    at: Moment,
 ) -> Select[Any] | None:
     """The statement behind :func:`usage_influence`; *person* and *household* are ids or
     columns. None when nothing can match."""
@@ -821,8 +901,8 @@ def usage_influence_statement(
             user.c.party_id == person,
             _one_of(user.c.type, settings.usage_types),
             _one_of(user.c.role, settings.usage_roles),
-            user.c.occurred_at >= to_storage(since),
-            user.c.occurred_at < to_storage(at),
+            user.c.occurred_at >= _stored(since),
+            user.c.occurred_at < _stored(at),
         )
         .distinct()
     )
@@ -870,15 +950,15 @@ def own_purchases(
 
 
 def own_purchase_conditions(
-    settings: PurchaseSettings, part: Any, person: Any, since: datetime, at: datetime
+    settings: PurchaseSettings, part: Any, person: Any, since: Moment, at: Moment
 ) -> list[ColumnElement[bool]]:
     """*part* (a participant table) is *person* buying between *since* and *at*."""
     return [
         part.c.party_id == person,
         _one_of(part.c.type, settings.types),
         _one_of(part.c.role, settings.buyer_roles),
-        part.c.occurred_at >= to_storage(since),
-        part.c.occurred_at < to_storage(at),
+        part.c.occurred_at >= _stored(since),
+        part.c.occurred_at < _stored(at),
     ]
 
 

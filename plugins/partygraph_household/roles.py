@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from partygraph import GraphReader, Party, PartySummary, RoleAssignment
-from partygraph_household import queries
+from partygraph import GraphReader, Party, PartySummary, RelationshipView, RoleAssignment
+from partygraph.times import to_storage
+from partygraph_household import prepared
 from partygraph_household.queries import MemberRow, birth_date_of
 from partygraph_household.rollup import dependency, iso
 from partygraph_household.settings import Settings
+from partygraph_household.snapshot import snapshot_of
 from partygraph_household.vocabulary import HEAD, MEMBER_OF, PURPOSE
 
-__all__ = ["household_roles", "person_roles"]
+__all__ = ["household_roles", "memberships_of", "person_roles"]
 
 
 def _named(summary: PartySummary | Party) -> str:
@@ -38,7 +40,7 @@ def person_roles(
 ) -> Iterator[RoleAssignment]:
     """The household roles of a person at *at*."""
     assert party.id is not None
-    for view in graph.relationships(party, type=MEMBER_OF, direction="outgoing", as_of=at):
+    for view in memberships_of(graph, party, at):
         rel = view.relationship
         if not view.current or rel.id is None:
             continue
@@ -96,6 +98,23 @@ def person_roles(
             yield influencer
 
 
+def memberships_of(graph: GraphReader, person: Party, at: datetime) -> list[RelationshipView]:
+    """The person's memberships that started by *at* (current or not), read once per reader
+    for the roles and the section."""
+    assert person.id is not None
+    memo = graph.memo("household")
+    key = ("memberships_of", person.id, at)
+    if memo is not None and key in memo:
+        found: list[RelationshipView] = memo[key]
+        return found
+    found = graph.relationships(
+        person, type=MEMBER_OF, direction="outgoing", as_of=at, history=True
+    )
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
 def _influencer(
     party: Party, household: PartySummary, at: datetime, graph: GraphReader, settings: Settings
 ) -> RoleAssignment | None:
@@ -103,13 +122,22 @@ def _influencer(
     named as a consumer of their purchases, or using products from them."""
     assert party.id is not None
     since = at - timedelta(days=settings.recent_days)
-    connection = graph.connection
     purchases = settings.purchases
-    named = queries.influence(connection, purchases, party.id, household.id, since, at)
-    used = queries.usage_influence(connection, purchases, party.id, household.id, since, at)
+    connection = graph.connection
+    statement = prepared.for_person(connection.dialect.name, purchases)
+    if statement is None:
+        return None
+    params = {
+        "person": party.id,
+        "household": household.id,
+        "since": to_storage(since),
+        "at": to_storage(at),
+    }
+    found = prepared.influence_rows(statement.rows(connection, params))
+    named, used = found.named, found.used
     if not named and not used:
         return None
-    if queries.own_purchases(connection, purchases, party.id, since, at):
+    if found.own:
         return None
     moments = [when for _, when in named] + [when for _, when, _ in used]
     first, last = min(moments), max(moments)
@@ -152,19 +180,11 @@ def household_roles(
 ) -> Iterator[RoleAssignment]:
     """``customer_household`` when a current member (who may be aggregated) is a customer."""
     assert household.id is not None
-    current = [
-        row for row in queries.memberships(graph.connection, at, [household.id]) if row.holds(at)
-    ]
+    snapshot = snapshot_of(graph, settings, household, at)
+    current = snapshot.current(household.id)
     if not current:
         return
-    excluded = graph.excluded([row.party for row in current], PURPOSE, at)
-    customers = []
-    for row in current:
-        if row.party.id in excluded:
-            continue
-        roles = [role for role in graph.roles(row.party, at) if role.customer]
-        if roles:
-            customers.append((row, roles))
+    customers = snapshot.customers(household.id)
     if not customers:
         return
     since = None
@@ -179,7 +199,7 @@ def household_roles(
         evidence.append(f"relationship #{row.relationship_id}")
         evidence.extend(item for role in roles for item in role.evidence)
     shown = "; ".join(parts[:3]) + (f"; and {len(parts) - 3} more" if len(parts) > 3 else "")
-    left_out = len(excluded)
+    left_out = len({row.party.id for row in current if row.party.id in snapshot.excluded})
     note = (
         f" {left_out} member(s) left out: their data may not be aggregated ({PURPOSE})."
         if left_out

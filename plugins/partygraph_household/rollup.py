@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -32,6 +32,8 @@ from partygraph_household.vocabulary import HEAD, PURPOSE
 
 __all__ = [
     "Census",
+    "Households",
+    "customers_among",
     "Dependency",
     "dependency",
     "evaluate_offers",
@@ -141,6 +143,45 @@ def _grouped(rows: Sequence[Any], key: str) -> dict[int, list[Any]]:
     return found
 
 
+class Households(Protocol):
+    """What :func:`summary_of` reads: a :class:`Census` of many households, or one
+    household's snapshot (:class:`partygraph_household.snapshot.Snapshot`)."""
+
+    graph: GraphReader
+    settings: Settings
+    at: datetime
+    today: date
+
+    @property
+    def households(self) -> Mapping[int, Party]:
+        """The household parties, by id."""
+
+    @property
+    def excluded(self) -> set[int]:
+        """People who may not be aggregated."""
+
+    @property
+    def spend(self) -> Mapping[int, list[SpendRow]]:
+        """Purchases credited to each household."""
+
+    @property
+    def categories(self) -> Mapping[int, list[tuple[int, str]]]:
+        """``(buyer, category)`` per household."""
+
+    @property
+    def holdings(self) -> Mapping[int, list[HoldingRow]]:
+        """Holdings per household."""
+
+    def current(self, household_id: int) -> list[MemberRow]:
+        """Memberships current at the date."""
+
+    def included(self, household_id: int) -> list[MemberRow]:
+        """Current memberships of people who may be aggregated."""
+
+    def customers(self, household_id: int) -> list[tuple[MemberRow, list[RoleAssignment]]]:
+        """Included members who are customers, with their customer roles."""
+
+
 class Census:
     """What the roll-ups of some households (or all, with ``None``) need at one date."""
 
@@ -194,6 +235,10 @@ class Census:
     def included(self, household_id: int) -> list[MemberRow]:
         """Current memberships of people who may be aggregated."""
         return [row for row in self.current(household_id) if row.party.id not in self.excluded]
+
+    def customers(self, household_id: int) -> list[tuple[MemberRow, list[RoleAssignment]]]:
+        """Included members who are customers (asks every plugin for their roles)."""
+        return customers_among(self.graph, self.included(household_id), self.at)
 
 
 # -- one household's figures -------------------------------------------------------------------
@@ -273,9 +318,10 @@ def _shared_preferences(
     return sorted(shared, key=lambda item: (-int(item["members"]), str(item["category"])))
 
 
-def _customers(
+def customers_among(
     graph: GraphReader, members: Sequence[MemberRow], at: datetime
 ) -> list[tuple[MemberRow, list[RoleAssignment]]]:
+    """The *members* some plugin calls a customer, with those roles."""
     found = []
     for member in members:
         roles = [role for role in graph.roles(member.party, at) if role.customer]
@@ -325,7 +371,7 @@ def _life_stage(members: Sequence[MemberRow], today: date, settings: Settings) -
     }
 
 
-def summary_of(census: Census, household_id: int, *, deep: bool = True) -> dict[str, Any]:
+def summary_of(census: Households, household_id: int, *, deep: bool = True) -> dict[str, Any]:
     """One household's roll-ups, facts and offers (JSON-ready); nobody left out is named."""
     settings = census.settings
     at = census.at
@@ -378,7 +424,7 @@ def summary_of(census: Census, household_id: int, *, deep: bool = True) -> dict[
             f"aggregated ({PURPOSE}). Who is not shown."
         )
     if deep or settings.deep_facts_needed:
-        customers = _customers(census.graph, included, at)
+        customers = census.customers(household_id)
         value = _value(census.graph, included, at, settings.value_metrics)
         facts["customer"] = bool(customers)
         facts["total_value"] = value["total"]

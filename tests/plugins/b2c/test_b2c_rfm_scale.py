@@ -1,0 +1,82 @@
+"""Per-party RFM scores from the stored scale of the last population scoring, never a scan."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from sqlalchemy import event
+from test_b2c_analytics import AS_OF, generate
+
+from partygraph import Toolkit
+from partygraph.times import to_storage
+from partygraph_b2c.analytics import RfmScale, score
+
+
+def test_the_scale_scores_every_member_as_the_ranks_do() -> None:
+    rng = random.Random(5)
+    for size in (1, 2, 3, 7, 10, 101):
+        days = [date(2025, 1, 1) + timedelta(days=rng.randrange(30)) for _ in range(size)]
+        orders = [rng.randrange(1, 6) for _ in range(size)]
+        nets = [float(rng.randrange(0, 5000, 250)) for _ in range(size)]
+        figures = list(zip(days, orders, nets, strict=True))
+        scale = RfmScale.of(to_storage(AS_OF), "analytics", figures)
+        for day, count, net in figures:
+            expected = (
+                score(sum(other < day for other in days), size),
+                score(sum(other < count for other in orders), size),
+                score(sum(other < net for other in nets), size),
+            )
+            assert scale.score(day, count, net) == expected
+    assert RfmScale.of(to_storage(AS_OF), None, []).score(date(2025, 1, 1), 1, 1.0) is None
+
+
+@contextmanager
+def statements_of(toolkit: Toolkit) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(toolkit.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(toolkit.engine, "before_cursor_execute", record)
+
+
+def test_views_score_every_customer_as_the_population_pass_without_a_scan(
+    b2c: Callable[..., Toolkit],
+) -> None:
+    toolkit = b2c()
+    records, _ = generate()
+    toolkit.write(records)
+    population = {row["key"]: row for row in toolkit.plugin("b2c").rfm(AS_OF)}
+    assert len(population) > 100
+    for key, row in population.items():
+        with statements_of(toolkit) as seen:
+            figures = toolkit.metrics(key, as_of=AS_OF)["b2c"]
+        assert (figures["rfm_r"], figures["rfm_f"], figures["rfm_m"]) == (
+            row["r"],
+            row["f"],
+            row["m"],
+        ), key
+        # Besides the core's lookup of the party, the party's own purchases and usage (and
+        # its categories): no population statement.
+        own = [item for item in seen if item != "BEGIN" and "FROM party \nWHERE" not in item]
+        assert len(own) <= 3, own
+        assert not any("GROUP BY" in statement.upper() for statement in seen), seen
+
+
+def test_a_toolkit_scores_the_population_when_it_opens(b2c: Callable[..., Toolkit]) -> None:
+    records, _ = generate()
+    b2c().write(records)
+    reopened = b2c()
+    keys = sorted(row["key"] for row in reopened.plugin("b2c").customers())[:10]
+    opened_with = {key: reopened.metrics(key)["b2c"]["rfm"] for key in keys}
+    again = b2c()
+    again.plugin("b2c").refresh_rfm()
+    assert {key: again.metrics(key)["b2c"]["rfm"] for key in keys} == opened_with
+    assert all(opened_with.values())
