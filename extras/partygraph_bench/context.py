@@ -22,6 +22,7 @@ from partygraph_bench.scales import Scale
 from partygraph_bench.timing import timed
 from partygraph_bench.vocabulary_only import VocabularyOnly
 from partygraph_bench.world import (
+    AS_OF,
     Plan,
     bench_config,
     interaction_records,
@@ -29,7 +30,7 @@ from partygraph_bench.world import (
     subject_records,
 )
 
-__all__ = ["BenchContext", "open_core_only", "open_pipeline", "party_ids"]
+__all__ = ["BenchContext", "open_core_only", "open_pipeline", "party_ids", "refresh_after_import"]
 
 #: Rows per batch on the bulk path while the world is built.
 _WORLD_BATCH = 20_000
@@ -46,6 +47,11 @@ def open_core_only(url: str, vocabulary: partygraph.Vocabulary) -> Toolkit:
         bench_config(url, enabled=["bench_vocabulary"]),
         plugins={"bench_vocabulary": VocabularyOnly(vocabulary)},
     )
+
+
+def refresh_after_import(toolkit: Toolkit) -> None:
+    """What an operator runs after an import: b2c's stored RFM scale (``b2c refresh-rfm``)."""
+    toolkit.plugin("b2c").refresh_rfm(AS_OF)
 
 
 def party_ids(toolkit: Toolkit) -> dict[str, int]:
@@ -120,6 +126,7 @@ class BenchContext:
         self.figures["world_load_rows_per_s"] = round(plan.interactions / seconds)
         for index in range(plan.subjects):
             self.world.write(subject_records(index))
+        refresh_after_import(self.world)
 
     def prepared(self, name: str, *, full: bool) -> str:
         """A new database holding the structure (all plugins' or the core's)."""

@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 from partygraph import Toolkit
-from partygraph_bench.context import BenchContext, open_pipeline
+from partygraph_bench.context import BenchContext, open_pipeline, refresh_after_import
 from partygraph_bench.scales import REFERENCE_SCALE, SCALES
 from partygraph_bench.timing import clock, percentile, us
 from partygraph_bench.world import (
@@ -58,6 +58,7 @@ def _reference_world(context: BenchContext) -> tuple[Toolkit | None, Plan]:
     with context.progress.task(f"{REFERENCE_SCALE} world for growth_ratio", None):
         toolkit.write(structure_records(plan), batch_size=20_000)
         toolkit.write(interaction_records(plan), batch_size=20_000)
+        refresh_after_import(toolkit)
     return toolkit, plan
 
 

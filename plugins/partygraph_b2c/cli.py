@@ -1,5 +1,7 @@
 """``partygraph b2c ...``: population figures, RFM, category audiences, order recipients.
 
+``refresh-rfm`` stores the population's RFM scale that views score against.
+
 Every command takes ``--json``. Bad input (an unknown order, a malformed
 date) is a :class:`partygraph.UserError`: exit status 2, the message on
 stderr.
@@ -116,6 +118,24 @@ def rfm(toolkit: Toolkit, as_of: str | None, limit: int, as_json: bool) -> None:
             f"{row['historic_clv']:,.2f}",
         )
     console().print(table)
+
+
+@b2c_group.command("refresh-rfm")
+@as_of_option
+@json_option
+@pass_toolkit
+def refresh_rfm(toolkit: Toolkit, as_of: str | None, as_json: bool) -> None:
+    """Score the population and store the RFM scale views score customers against.
+
+    Run it on a schedule (after a nightly import, say): until it runs again, views
+    score each customer's own current figures against the stored boundaries.
+    """
+    scale = _plugin(toolkit).refresh_rfm(_as_of(as_of))
+    found = {"customers": scale.population, "as_of": scale.cut.isoformat() + "Z"}
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"RFM scale stored: {found['customers']} customer(s) as of {found['as_of']}")
 
 
 @b2c_group.command("audience")

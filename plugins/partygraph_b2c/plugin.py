@@ -36,6 +36,7 @@ from partygraph_b2c import analytics, figures, segments, tables
 from partygraph_b2c.currencies import from_minor
 from partygraph_b2c.history import History, has_excluding_relationship, load_history
 from partygraph_b2c.ingest import Derived, check_batch, record_batch
+from partygraph_b2c.rfm_store import load_scale, store_scale
 from partygraph_b2c.roles import assign_roles
 from partygraph_b2c.settings import Settings
 from partygraph_b2c.vocabulary import PURCHASE, interaction_types
@@ -72,8 +73,6 @@ class B2CPlugin:
         self._toolkit: Toolkit | None = None
         self._gated = False
         self._pending: WeakKeyDictionary[WriteBatch, Derived] = WeakKeyDictionary()
-        #: The last population RFM scoring's boundaries (see :meth:`refresh_rfm`).
-        self._rfm: analytics.RfmScale | None = None
 
     def __dir__(self) -> list[str]:
         # pluggy looks up every name dir() lists; leave out the property that raises.
@@ -121,6 +120,17 @@ class B2CPlugin:
             _declare("b2c_return", "order_interaction_id", "The order a return refers to."),
             _declare("b2c_return", "occurred_at", "When goods were returned."),
             _declare("b2c_return", "amount_minor", "The amount refunded, in minor units."),
+            *(
+                DataDeclaration(
+                    "b2c_rfm_scale",
+                    field,
+                    "system.operations",
+                    personal=False,
+                    purposes=("analytics",),
+                    description="RFM boundaries of the whole population (no one's figures).",
+                )
+                for field in ("purpose", "cut", "population", "recency", "frequency", "monetary")
+            ),
         ]
 
     @hookimpl
@@ -135,8 +145,6 @@ class B2CPlugin:
         self._toolkit = toolkit
         # Ask the plugins who may be counted only when one of them answers that question.
         self._gated = any("partygraph_permitted" in info.hooks for info in toolkit.plugins)
-        # Score the population once now, so that no read ever has to (see refresh_rfm).
-        self.refresh_rfm()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -209,8 +217,8 @@ class B2CPlugin:
             return None
         if self._excluded(graph, party, self.settings.analytics_purpose) is not None:
             return None
-        scale = self._rfm
-        if scale is None or scale.purpose != self.settings.analytics_purpose:
+        scale = self._scale(graph)
+        if scale is None:
             return None
         at = history.as_of
         last = history.last_kept(at)
@@ -218,6 +226,23 @@ class B2CPlugin:
         return scale.score(
             to_storage(last.at).date(), len(history.kept_orders(at)), history.net_minor(at)
         )
+
+    def _scale(self, graph: GraphReader) -> analytics.RfmScale | None:
+        """The stored RFM scale, once per read; scored and stored first if there is none.
+
+        The first read on a database that never stored one pays for one population
+        pass; a write's reader does not (it cannot start a transaction of its own).
+        """
+        found: analytics.RfmScale | None = self._memo(
+            graph, ("rfm_scale",), lambda: self._stored_scale(graph)
+        )
+        return found
+
+    def _stored_scale(self, graph: GraphReader) -> analytics.RfmScale | None:
+        scale = load_scale(graph.connection, self.settings.analytics_purpose)
+        if scale is None and graph.memo("b2c") is not None:
+            scale = self.refresh_rfm()
+        return scale
 
     def _categories(
         self, graph: GraphReader, history: History, limit: int | None
@@ -362,25 +387,31 @@ class B2CPlugin:
             excluded = analytics.excluded_customers(
                 graph, self.settings.analytics_purpose, at, self._gated
             )
-            rows, self._rfm = analytics.scored_customers(
+            rows, scale = analytics.scored_customers(
                 graph.connection, self.settings, at, sorted(excluded)
             )
-            return rows
+        with self.toolkit.transaction() as connection:
+            store_scale(connection, scale)
+        return rows
 
-    def refresh_rfm(self, as_of: datetime | str | None = None) -> None:
-        """Score the population at *as_of* (default now) for the per-party ``rfm_*`` figures.
+    def refresh_rfm(self, as_of: datetime | str | None = None) -> analytics.RfmScale:
+        """Score the population at *as_of* (default now) and store the scale views use.
 
-        A view scores one party against the boundaries of the last population scoring
-        (its own figures are always current): they are refreshed when the toolkit opens,
-        by every population computation (:meth:`customers`, :meth:`rfm`,
-        :meth:`summary`) and by this method, never within a read.
+        A view scores one party's own, current figures against the boundaries of the
+        last population scoring, whatever its date. They are stored in the database
+        (every process uses the same) by this method, by every population
+        computation (:meth:`customers`, :meth:`rfm`, :meth:`summary`), and by the
+        first read on a database that has none; never otherwise within a read.
         """
         at = self._when(as_of)
         with self.toolkit.reader(at) as graph:
             excluded = analytics.excluded_customers(
                 graph, self.settings.analytics_purpose, at, self._gated
             )
-            self._rfm = analytics.rfm_scale(graph.connection, self.settings, at, sorted(excluded))
+            scale = analytics.rfm_scale(graph.connection, self.settings, at, sorted(excluded))
+        with self.toolkit.transaction() as connection:
+            store_scale(connection, scale)
+        return scale
 
     def rfm(self, as_of: datetime | str | None = None) -> list[dict[str, Any]]:
         """RFM scores (1-5 each) of every customer at *as_of*, computed in one SQL pass."""

@@ -16,6 +16,7 @@ stays, and no table here ever holds an identifier of a person.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 
 from partygraph.storage.tables import interaction_table
 
-__all__ = ["metadata", "order", "order_category", "refund"]
+__all__ = ["metadata", "order", "order_category", "refund", "rfm_scale"]
 
 metadata = MetaData()
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -86,4 +87,18 @@ refund = Table(
     Column("occurred_at", DateTime, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Index("ix_b2c_return_order", "order_interaction_id", "occurred_at"),
+)
+
+#: The boundaries of the last population RFM scoring, one row per purpose ('' for none):
+#: what a view scores one customer against (see ``analytics.RfmScale``). Aggregates of
+#: the whole population, no identifier of anyone.
+rfm_scale = Table(
+    "b2c_rfm_scale",
+    metadata,
+    Column("purpose", String(128), primary_key=True),
+    Column("cut", DateTime, nullable=False),
+    Column("population", Integer, nullable=False),
+    Column("recency", JSON, nullable=False),
+    Column("frequency", JSON, nullable=False),
+    Column("monetary", JSON, nullable=False),
 )

@@ -126,3 +126,15 @@ def test_b2c_commands(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None
     code, _, err = run(capsys, "b2c", "customers", "--as-of", "yesterday")
     assert code == 2
     assert "--as-of must be an ISO-8601 date" in err
+
+
+def test_refresh_rfm_stores_the_scale_views_use(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scored = run_json(capsys, "b2c", "rfm", "--as-of", "2025-12-01", "--limit", "0")
+    code, out, _ = run(capsys, "b2c", "refresh-rfm", "--as-of", "2025-12-01", "--json")
+    assert code == 0
+    assert json.loads(out) == {"customers": len(scored), "as_of": "2025-12-01T00:00:00Z"}
+    code, out, _ = run(capsys, "b2c", "refresh-rfm")
+    assert code == 0
+    assert "RFM scale stored" in out

@@ -64,19 +64,43 @@ def test_views_score_every_customer_as_the_population_pass_without_a_scan(
             row["m"],
         ), key
         # Besides the core's lookup of the party, the party's own purchases and usage (and
-        # its categories): no population statement.
+        # its categories) and the stored scale's row: no population statement.
         own = [item for item in seen if item != "BEGIN" and "FROM party \nWHERE" not in item]
-        assert len(own) <= 3, own
+        assert len(own) <= 4, own
         assert not any("GROUP BY" in statement.upper() for statement in seen), seen
 
 
-def test_a_toolkit_scores_the_population_when_it_opens(b2c: Callable[..., Toolkit]) -> None:
+def test_the_scale_is_stored_once_and_shared_by_every_toolkit(
+    b2c: Callable[..., Toolkit],
+) -> None:
     records, _ = generate()
     b2c().write(records)
-    reopened = b2c()
-    keys = sorted(row["key"] for row in reopened.plugin("b2c").customers())[:10]
-    opened_with = {key: reopened.metrics(key)["b2c"]["rfm"] for key in keys}
-    again = b2c()
-    again.plugin("b2c").refresh_rfm()
-    assert {key: again.metrics(key)["b2c"]["rfm"] for key in keys} == opened_with
-    assert all(opened_with.values())
+    first = b2c()
+    with statements_of(first) as opening:
+        keys = sorted(row["key"] for row in first.plugin("b2c").customers())[:10]
+    assert any("INSERT INTO b2c_rfm_scale" in item for item in opening)
+    scored = {key: first.metrics(key)["b2c"]["rfm"] for key in keys}
+    assert all(scored.values())
+    other = b2c()  # another process, in effect: nothing in memory
+    with statements_of(other) as seen:
+        assert {key: other.metrics(key)["b2c"]["rfm"] for key in keys} == scored
+    assert not any("GROUP BY" in statement.upper() for statement in seen), seen
+
+
+def test_a_database_without_a_scale_scores_at_the_first_read_and_keeps_it(
+    b2c: Callable[..., Toolkit],
+) -> None:
+    records, _ = generate()
+    toolkit = b2c()
+    toolkit.write(records)
+    key = sorted(row["key"] for row in toolkit.plugin("b2c").rfm())[0]
+    with toolkit.transaction() as connection:
+        connection.exec_driver_sql("DELETE FROM b2c_rfm_scale")
+    opened = b2c()
+    with statements_of(opened) as first_read:
+        scored = opened.metrics(key)["b2c"]["rfm"]
+    with statements_of(opened) as second_read:
+        assert opened.metrics(key)["b2c"]["rfm"] == scored
+    assert scored is not None
+    assert any("GROUP BY" in statement.upper() for statement in first_read)
+    assert not any("GROUP BY" in statement.upper() for statement in second_read)
