@@ -226,7 +226,9 @@ class PrivacyPlugin:
     ) -> Mapping[int, str] | None:
         from partygraph_privacy.ledger import excluded_for_purpose
 
-        return excluded_for_purpose(self, parties, purpose, as_of, graph.connection)
+        return excluded_for_purpose(
+            self, parties, purpose, as_of, graph.connection, graph.memo("privacy")
+        )
 
     # -- data subjects -------------------------------------------------------------------
 

@@ -360,8 +360,8 @@ def test_buffered_reads_are_appended_at_close(privacy_toolkit: PrivacyToolkit) -
     toolkit.party("alice")
     toolkit.view("alice")
     toolkit.close()
-    assert _stored_actions(toolkit) == ["write:party", "read:party", "read:view"]
     reopened = privacy_toolkit()
+    assert _stored_actions(reopened) == ["write:party", "read:party", "read:view"]
     assert reopened.plugin("privacy").verify_audit() == {
         "ok": True,
         "entries": 3,
