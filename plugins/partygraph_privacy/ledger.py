@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Connection, Select, bindparam, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select
 
 from partygraph import Context, Party, PartyKind, PartyRef, ValidationError
 from partygraph.storage.tables import party_table
@@ -59,6 +59,7 @@ __all__ = [
     "lift_restriction",
     "limit_sensitive",
     "load_subjects",
+    "load_subjects_with_entries",
     "object_to",
     "opt_out",
     "resolve_parties",
@@ -167,6 +168,71 @@ def load_subjects(
             int(row.id), row.key, row.kind, row.attributes or {}, bool(kind and kind.personal)
         )
     return found
+
+
+def _joined_statement(dialect: str) -> Select[Any]:
+    party = party_table
+    ledger = tables.ledger
+    entries_of = and_(
+        ledger.c.party_id == party.c.id,
+        in_list(ledger.c.purpose, "purposes", dialect, text=True),
+        ledger.c.at <= bindparam("until", type_=ledger.c.at.type),
+    )
+    return (
+        select(
+            party.c.id.label("subject_id"),
+            party.c.key.label("subject_key"),
+            party.c.kind.label("subject_kind"),
+            party.c.attributes.label("subject_attributes"),
+            ledger,
+        )
+        .select_from(party.outerjoin(ledger, entries_of))
+        .where(in_list(party.c.id, "ids", dialect))
+        .order_by(ledger.c.at, ledger.c.id)
+    )
+
+
+_JOINED = PerDialect(_joined_statement)
+
+
+def load_subjects_with_entries(
+    connection: Connection,
+    party_ids: Collection[int],
+    kinds: Mapping[str, PartyKind],
+    purposes: Iterable[str],
+    until: datetime,
+) -> tuple[dict[int, Subject], dict[int, list[Entry]]]:
+    """:func:`load_subjects` and the ledger entries :meth:`Ledger.load` would read for
+    them (*purposes* and ``*``, up to *until*), in one prebuilt query.
+
+    The entries have a list for every party found, empty when it has none: pass
+    them to ``Ledger.load(..., known=...)``, which then reads nothing more for them.
+    """
+    subjects: dict[int, Subject] = {}
+    entries: dict[int, list[Entry]] = {}
+    if not party_ids:
+        return subjects, entries
+    dialect = connection.dialect.name
+    params = {
+        "ids": bind_list(sorted(set(party_ids)), dialect),
+        "purposes": bind_list(sorted({*purposes, ALL_PURPOSES}), dialect),
+        "until": to_storage(until),
+    }
+    for row in _JOINED(connection).rows(connection, params):
+        party_id = int(row.subject_id)
+        if party_id not in subjects:
+            kind = kinds.get(row.subject_kind)
+            subjects[party_id] = Subject(
+                party_id,
+                row.subject_key,
+                row.subject_kind,
+                row.subject_attributes or {},
+                bool(kind and kind.personal),
+            )
+            entries[party_id] = []
+        if row.id is not None:
+            entries[party_id].append(Entry.from_row(row))
+    return subjects, entries
 
 
 def subject_of(party: Party, kinds: Mapping[str, PartyKind]) -> Subject:
@@ -393,18 +459,24 @@ class Ledger:
         until: datetime,
         *,
         memo: dict[Any, Any] | None = None,
+        known: Mapping[int, Sequence[Entry]] | None = None,
     ) -> Ledger:
         """Read the entries of *subjects* for *purposes* (and ``*``) up to *until*.
 
         One prebuilt query, plus one for guardianships when a minor's consent was
         given by someone else. With a reader's *memo*, every purpose's entries are
         read, once per party and horizon for the whole read: the hooks of one view
-        asking about several purposes then share one query.
+        asking about several purposes then share one query. *known* holds entries
+        already read for some parties, with the same purposes and horizon
+        (:func:`load_subjects_with_entries`): they are not read again.
         """
         if memo is not None:
             entries = _remembered(connection, subjects, until, memo)
         else:
-            entries = _entries(connection, subjects, [*purposes, ALL_PURPOSES], until)
+            given = known or {}
+            wanted = [*purposes, ALL_PURPOSES]
+            entries = _entries(connection, [i for i in subjects if i not in given], wanted, until)
+            entries.update((i, list(given[i])) for i in subjects if given.get(i))
         minors = {
             party_id
             for party_id, found in entries.items()

@@ -73,6 +73,8 @@ class ReadLog:
 
     def take(self) -> list[PendingRead]:
         """Every pending entry, oldest first; the buffer is empty after."""
+        if not self._pending:  # nothing to hand over: no lock needed to say so
+            return []
         with self._lock:
             taken, self._pending = self._pending, []
             return taken
