@@ -648,13 +648,21 @@ def excluded_for_purpose(
     }
     if not subjects:
         return {}
-    ledger = Ledger.load(connection, plugin.settings, subjects, [purpose], as_of, memo=memo)
-    excluded: dict[int, str] = {}
-    for party_id in subjects:
-        decision = ledger.state(party_id, purpose, as_of).decision()
-        if not decision.allowed:
-            excluded[party_id] = f"no lawful basis for {purpose}: {decision.reason}"
-    return excluded
+    # In one read, a party's answer for a purpose is worked out once, whoever asks.
+    answers: dict[int, str | None] = (
+        memo.setdefault(("excluded", purpose, to_storage(as_of)), {}) if memo is not None else {}
+    )
+    missing = {
+        party_id: subject for party_id, subject in subjects.items() if party_id not in answers
+    }
+    if missing:
+        ledger = Ledger.load(connection, plugin.settings, missing, [purpose], as_of, memo=memo)
+        for party_id in missing:
+            decision = ledger.state(party_id, purpose, as_of).decision()
+            answers[party_id] = (
+                None if decision.allowed else f"no lawful basis for {purpose}: {decision.reason}"
+            )
+    return {party_id: reason for party_id in subjects if (reason := answers[party_id]) is not None}
 
 
 # -- questions ---------------------------------------------------------------------------------
