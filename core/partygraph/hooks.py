@@ -135,6 +135,10 @@ class Hooks:
         """Tell every plugin the toolkit is open."""
         self._manager.hook.partygraph_toolkit_ready(toolkit=toolkit)
 
+    def toolkit_closing(self, toolkit: Toolkit) -> None:
+        """Tell every plugin the toolkit is closing (each implementation in plugin order)."""
+        self.each("partygraph_toolkit_closing", toolkit=toolkit)
+
     # -- reading -----------------------------------------------------------------------
 
     def roles(self, party: Party, as_of: datetime, graph: GraphReader) -> list[RoleAssignment]:

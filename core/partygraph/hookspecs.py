@@ -128,6 +128,25 @@ def partygraph_toolkit_ready(toolkit: Toolkit) -> None:
     """
 
 
+@hookspec
+def partygraph_toolkit_closing(toolkit: Toolkit) -> None:
+    """The toolkit is closing: write out what the plugin kept in memory.
+
+    Called once by :meth:`Toolkit.close`, before the toolkit releases its
+    connections, for a plugin that buffers work between calls (an audit log
+    appending read entries in batches). Errors propagate to the caller of
+    ``close``: data that could not be written should not vanish silently.
+    A toolkit that failed to open calls it too, before any
+    ``partygraph_toolkit_ready``.
+
+    Example::
+
+        @hookimpl
+        def partygraph_toolkit_closing(toolkit):
+            self.buffer.flush()
+    """
+
+
 # -- 2. Vocabulary and storage ------------------------------------------------------------
 
 

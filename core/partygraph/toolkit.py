@@ -214,6 +214,7 @@ class Toolkit:
         #: How a write transaction that lost a race with a concurrent writer is retried.
         self.retry_policy = RetryPolicy()
         self._own_engine = engine is None
+        self._closed = False
         self.engine = (
             adopt_engine(engine)
             if engine is not None
@@ -240,9 +241,16 @@ class Toolkit:
         self.close()
 
     def close(self) -> None:
-        """Release the database connections (an adopted engine is left open)."""
-        if self._own_engine:
-            self.engine.dispose()
+        """Let plugins write out what they buffered, then release the database connections
+        (an adopted engine is left open). Closing twice does nothing more."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.hooks.toolkit_closing(self)
+        finally:
+            if self._own_engine:
+                self.engine.dispose()
 
     @property
     def plugins(self) -> tuple[PluginInfo, ...]:

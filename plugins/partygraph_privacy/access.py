@@ -43,9 +43,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from sqlalchemy import bindparam, select
 
 from partygraph import Context, Party, PartySummary, PartyView, ValidationError
+from partygraph.storage.prepared import Prepared
+from partygraph.times import to_storage
+from partygraph_privacy import tables
 from partygraph_privacy.declarations import all_declarations
+from partygraph_privacy.ledger import ALL_PURPOSES
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
@@ -228,37 +233,55 @@ EXPECTED_SERVICE = frozenset(
 )
 
 
+#: Is there a limit on the use of sensitive data recorded for a party by a time? The
+#: ledger never lifts one (``limit_sensitive`` entries concern every purpose).
+_LIMITED = Prepared(
+    select(tables.ledger.c.id)
+    .where(
+        tables.ledger.c.party_id == bindparam("party"),
+        tables.ledger.c.purpose == ALL_PURPOSES,
+        tables.ledger.c.action == "limit_sensitive",
+        tables.ledger.c.at <= bindparam("at", type_=tables.ledger.c.at.type),
+    )
+    .limit(1)
+)
+
+
 def _sensitive_limited(plugin: PrivacyPlugin, party: Party, at: datetime) -> bool:
     """Whether the party's limit on the use of sensitive data is in force at *at*."""
-    from partygraph_privacy.ledger import ALL_PURPOSES, Ledger, subject_of
-
     if party.id is None:
         return False
-    kinds = plugin.toolkit.vocabulary.party_kinds
-    with plugin.toolkit.reader() as graph:
-        subjects = {party.id: subject_of(party, kinds)}
-        ledger = Ledger.load(graph.connection, plugin.settings, subjects, [ALL_PURPOSES], at)
-        return ledger.state(party.id, ALL_PURPOSES, at).sensitive_limit is not None
+    with plugin.toolkit.engine.connect() as connection:
+        found = _LIMITED.first(connection, {"party": party.id, "at": to_storage(at)})
+    return found is not None
 
 
-def _without_sensitive(plugin: PrivacyPlugin, party: Party) -> Party:
+def _without_sensitive(plugin: PrivacyPlugin, party: Party) -> Party | None:
+    """The party without its sensitive attributes; None when it has none."""
     kept = {
         name: value
         for name, value in party.attributes.items()
         if "sensitive" not in (attribute_categories(plugin, party.kind, name) or frozenset())
     }
+    if len(kept) == len(party.attributes):
+        return None
     return attrs.evolve(party, attributes=kept)
 
 
 def limit_sensitive_view(
     plugin: PrivacyPlugin, view: PartyView, context: Context
 ) -> PartyView | None:
-    """After a limit request, sensitive attributes serve only the expected service."""
-    if context.purpose in EXPECTED_SERVICE or not _sensitive_limited(
-        plugin, view.party, view.as_of
-    ):
+    """After a limit request, sensitive attributes serve only the expected service.
+
+    A party with no sensitive attribute is shown as it is without a look at the
+    ledger: the limit would remove nothing.
+    """
+    if context.purpose in EXPECTED_SERVICE:
         return None
-    return attrs.evolve(view, party=_without_sensitive(plugin, view.party))
+    without = _without_sensitive(plugin, view.party)
+    if without is None or not _sensitive_limited(plugin, view.party, view.as_of):
+        return None
+    return attrs.evolve(view, party=without)
 
 
 def redact_view(plugin: PrivacyPlugin, view: PartyView, context: Context) -> PartyView | None:

@@ -23,8 +23,9 @@ Writes are audited once per batch and phase inside the write's own
 transaction, so the entry commits with the data or not at all, and an audit
 row that cannot be written fails the write. Refused writes are audited after
 the rollback, in a transaction of their own. Reads through the toolkit's API
-are audited in a short transaction of their own; a read whose audit entry
-cannot be written fails.
+are buffered in the toolkit and appended in batches (:mod:`partygraph_privacy.readlog`
+says when), or, with ``audit.reads = "immediate"``, each in a short transaction
+of its own; a read whose audit entry cannot be written fails.
 
 On PostgreSQL appending takes a transaction-level advisory lock first, so
 concurrent writers are serialised from their first audit entry until they
@@ -36,15 +37,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+import attrs
+from sqlalchemy import Connection, event, select
 
 from partygraph import Context, NotFoundError, Party, UserError, WriteRefused
+from partygraph.storage.prepared import Prepared
 from partygraph.times import to_storage, utcnow
 from partygraph_privacy import tables
+from partygraph_privacy.readlog import PendingRead
 
 if TYPE_CHECKING:
     from partygraph import WriteBatch, WriteSession
@@ -56,6 +60,7 @@ __all__ = [
     "append",
     "canonical",
     "entries",
+    "flush_reads",
     "log_request_step",
     "record_read",
     "record_refusal",
@@ -72,6 +77,9 @@ _LOCK = int(hashlib.sha256(b"partygraph-privacy-audit").hexdigest()[:15], 16)
 _PARTY_FIELDS = ("party", "given_by", "household")
 
 _audit = tables.audit
+#: The chain head: the last entry's sequence number and hash.
+_HEAD = Prepared(select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1))
+_INSERT = Prepared(_audit.insert())
 
 
 def canonical(value: Any) -> str:
@@ -112,6 +120,105 @@ def _lock(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK})")
 
 
+def _row(
+    plugin: PrivacyPlugin,
+    seq: int,
+    prev_hash: str,
+    *,
+    at: datetime,
+    actor_ref: str | None,
+    action: str,
+    subject_ref: str | None,
+    purpose: str | None,
+    detail: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The stored row of one entry, hashed onto *prev_hash*."""
+    when = to_storage(at)
+    # What is stored is what was hashed: JSON columns may reorder keys, never values.
+    stored_detail = json.loads(canonical(dict(detail))) if detail is not None else None
+    digest = _entry_hash(
+        plugin,
+        prev_hash,
+        seq=seq,
+        at=when,
+        actor_ref=actor_ref,
+        action=action,
+        subject_ref=subject_ref,
+        purpose=purpose,
+        detail=stored_detail,
+    )
+    return {
+        "seq": seq,
+        "at": when,
+        "actor_ref": actor_ref,
+        "action": action,
+        "subject_ref": subject_ref,
+        "purpose": purpose,
+        "detail": stored_detail,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+
+
+def _take_pending(plugin: PrivacyPlugin, connection: Connection) -> list[PendingRead]:
+    """The buffered read entries, handed to *connection*'s transaction.
+
+    Should that transaction roll back (a refused write, a lost race), they go
+    back to the buffer for the next append.
+    """
+    taken = plugin.reads.take()
+    if not taken:
+        return taken
+    settled = False
+
+    def committed(_: Connection) -> None:
+        nonlocal settled
+        settled = True
+
+    def rolled_back(_: Connection) -> None:
+        nonlocal settled
+        if not settled:
+            settled = True
+            plugin.reads.restore(taken)
+
+    event.listen(connection, "commit", committed, once=True)
+    event.listen(connection, "rollback", rolled_back, once=True)
+    return taken
+
+
+def _append_rows(
+    plugin: PrivacyPlugin, connection: Connection, new: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Append the buffered reads, then *new* (if any), in *connection*'s transaction."""
+    _lock(connection)
+    last = _HEAD.first(connection)
+    pending: Sequence[PendingRead] = _take_pending(plugin, connection)
+    seq = int(last.seq) + 1 if last is not None else 1
+    prev_hash = str(last.hash) if last is not None else GENESIS
+    rows = []
+    for read in pending:
+        row = _row(
+            plugin,
+            seq,
+            prev_hash,
+            at=read.at,
+            actor_ref=read.actor_ref,
+            action=read.action,
+            subject_ref=read.subject_ref,
+            purpose=read.purpose,
+            detail=read.detail,
+        )
+        rows.append(row)
+        seq, prev_hash = seq + 1, row["hash"]
+    if new is not None:
+        rows.append(_row(plugin, seq, prev_hash, **new))
+    if len(rows) == 1:
+        _INSERT.execute(connection, rows[0])
+    elif rows:
+        connection.execute(_audit.insert(), rows)
+    return rows[-1] if new is not None else None
+
+
 def append(
     plugin: PrivacyPlugin,
     connection: Connection,
@@ -126,48 +233,35 @@ def append(
 ) -> dict[str, Any]:
     """Append one entry inside *connection*'s transaction and return it.
 
+    The reads buffered so far are appended first, in the same transaction.
     *actor* and *subject_id* are stored only as keyed pseudonymous references
     (give *subject_ref* instead when only the reference is known, after an
     erasure). *detail* must hold nothing personal: counts, record types, row
     ids. Errors propagate: an audit entry that cannot be written must fail the
     action it records.
     """
-    _lock(connection)
-    last = connection.execute(
-        select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
-    ).first()
-    seq = int(last.seq) + 1 if last is not None else 1
-    prev_hash = str(last.hash) if last is not None else GENESIS
-    when = to_storage(at or utcnow())
     actor_ref = plugin.keys.ref("actor", actor) if actor is not None else None
     if subject_ref is None and subject_id is not None:
         subject_ref = plugin.keys.ref("party", subject_id)
-    # What is stored is what was hashed: JSON columns may reorder keys, never values.
-    stored_detail = json.loads(canonical(dict(detail))) if detail is not None else None
-    digest = _entry_hash(
-        plugin,
-        prev_hash,
-        seq=seq,
-        at=when,
-        actor_ref=actor_ref,
-        action=action,
-        subject_ref=subject_ref,
-        purpose=purpose,
-        detail=stored_detail,
-    )
-    row = {
-        "seq": seq,
-        "at": when,
+    new = {
+        "at": at or utcnow(),
         "actor_ref": actor_ref,
         "action": action,
         "subject_ref": subject_ref,
         "purpose": purpose,
-        "detail": stored_detail,
-        "prev_hash": prev_hash,
-        "hash": digest,
+        "detail": detail,
     }
-    connection.execute(_audit.insert(), row)
+    row = _append_rows(plugin, connection, new)
+    assert row is not None
     return row
+
+
+def flush_reads(plugin: PrivacyPlugin) -> None:
+    """Append the buffered read entries now, in a transaction of their own."""
+    if not len(plugin.reads):
+        return
+    with write_transaction(plugin) as connection:
+        _append_rows(plugin, connection, None)
 
 
 def write_transaction(plugin: PrivacyPlugin) -> contextlib.AbstractContextManager[Connection]:
@@ -261,20 +355,30 @@ def record_refusal(plugin: PrivacyPlugin, error: BaseException, context: Context
 
 
 def record_read(plugin: PrivacyPlugin, party: Party, action: str, context: Context) -> None:
-    """``partygraph_after_read``: audit a read in a short transaction; errors fail the read."""
+    """``partygraph_after_read``: audit a read; errors fail the read.
+
+    Buffered (the default): the entry is kept and appended with others
+    (:mod:`partygraph_privacy.readlog`). Immediate: appended in a short
+    transaction of its own before the read returns.
+    """
     detail: dict[str, Any] = {"kind": party.kind, "source": context.source}
     if context.viewer_role is not None:
         detail["viewer_role"] = context.viewer_role
-    with write_transaction(plugin) as connection:
-        append(
-            plugin,
-            connection,
-            action=f"read:{action}",
-            actor=context.actor,
-            subject_id=party.id,
-            purpose=context.purpose,
-            detail=detail,
-        )
+    keys = plugin.keys
+    read = PendingRead(
+        at=utcnow(),
+        actor_ref=keys.ref("actor", context.actor) if context.actor is not None else None,
+        action=f"read:{action}",
+        subject_ref=keys.ref("party", party.id) if party.id is not None else None,
+        purpose=context.purpose,
+        detail=detail,
+    )
+    if plugin.settings.audit_reads == "immediate":
+        # The read fails with its entry: nothing was shown, nothing is kept.
+        with write_transaction(plugin) as connection:
+            _append_rows(plugin, connection, attrs.asdict(read, recurse=False))
+    elif plugin.reads.add(read):
+        flush_reads(plugin)
 
 
 def log_request_step(
@@ -312,6 +416,7 @@ def log_request_step(
 
 def entries(plugin: PrivacyPlugin, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The latest entries (all with ``limit=None``), oldest first, JSON-ready."""
+    flush_reads(plugin)
     statement = select(_audit).order_by(_audit.c.seq.desc())
     if limit is not None:
         statement = statement.limit(limit)
@@ -327,6 +432,7 @@ def entries(plugin: PrivacyPlugin, *, limit: int | None = None) -> list[dict[str
 
 def anchor(plugin: PrivacyPlugin) -> dict[str, Any]:
     """The chain's head hash and length, to keep elsewhere and verify against later."""
+    flush_reads(plugin)
     with plugin.toolkit.engine.connect() as connection:
         last = connection.execute(
             select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
@@ -361,6 +467,7 @@ def verify(plugin: PrivacyPlugin, anchor: Mapping[str, Any] | None = None) -> di
         if first_bad is None:
             first_bad, kind, problem = seq, what, message
 
+    flush_reads(plugin)
     with plugin.toolkit.engine.connect() as connection:
         rows: Iterable[Any] = connection.execution_options(yield_per=2000).execute(
             select(_audit).order_by(_audit.c.seq)

@@ -30,7 +30,7 @@ tables; parties and relationships are always refused.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -56,10 +56,11 @@ from partygraph_privacy.ledger import (
     Ledger,
     Subject,
     load_subjects,
+    load_subjects_with_entries,
     resolve_parties,
     restrictions,
 )
-from partygraph_privacy.minors import age_at, consent_age, is_minor, jurisdiction_of
+from partygraph_privacy.minors import age_at, age_on, consent_age, is_minor, jurisdiction_of
 from partygraph_privacy.records import OWN_RECORD_TYPES, validate
 from partygraph_privacy.settings import Settings
 
@@ -190,9 +191,9 @@ def _judge(
     return None if decision.allowed else decision.reason
 
 
-def _adult_throughout(subject: Subject, earliest: datetime, settings: Settings) -> bool:
+def _adult_throughout(subject: Subject, earliest: date, settings: Settings) -> bool:
     """True when no age rule can apply to the subject from *earliest* on (age only grows)."""
-    age = age_at(subject.attributes, earliest)
+    age = age_on(subject.attributes, earliest)
     if age is None:
         return True
     jurisdiction = jurisdiction_of(subject.attributes, settings)
@@ -224,16 +225,28 @@ def _channel_of(payload: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _subjects(session: WriteSession, party_ids: Collection[int]) -> dict[int, Subject]:
+def _subjects(
+    session: WriteSession, party_ids: Collection[int], purposes: Iterable[str], until: datetime
+) -> tuple[dict[int, Subject], dict[int, list[Entry]]]:
     """Subjects of a batch, remembered for the rest of the write (a bulk import's
-    batches meet the same people again); parties written in this write are re-read."""
+    batches meet the same people again); parties written in this write are re-read.
+
+    Those not remembered are read together with their ledger entries for
+    *purposes* up to *until* (returned for ``Ledger.load(known=...)``): a single
+    write reads its participants and their ledger in one statement.
+    """
     known: dict[int, Subject] = session.cache.setdefault(_SUBJECTS, {})
     missing = [party_id for party_id in party_ids if party_id not in known]
+    entries: dict[int, list[Entry]] = {}
     if missing:
         if len(known) > _SUBJECT_CACHE_LIMIT:
             known.clear()
-        known.update(load_subjects(session.connection, missing, session.vocabulary.party_kinds))
-    return {party_id: known[party_id] for party_id in party_ids if party_id in known}
+        found, entries = load_subjects_with_entries(
+            session.connection, missing, session.vocabulary.party_kinds, purposes, until
+        )
+        known.update(found)
+    subjects = {party_id: known[party_id] for party_id in party_ids if party_id in known}
+    return subjects, entries
 
 
 def _check_interactions(
@@ -250,28 +263,29 @@ def _check_interactions(
     }
     party_ids = {int(p.party) for item in items for p in item.participants}
     connection = session.connection
-    subjects = _subjects(session, party_ids)
+    now = _now(session)
+    until = max(to_storage(max(item.occurred_at for item in items)), to_storage(now))
+    wanted = {purpose for found in purposes_of.values() for purpose in found}
+    subjects, known = _subjects(session, party_ids, wanted, until)
     persons = {party_id: subject for party_id, subject in subjects.items() if subject.personal}
     if not persons:
         return []
-    now = _now(session)
-    until = max([to_storage(item.occurred_at) for item in items] + [to_storage(now)])
-    wanted = {purpose for found in purposes_of.values() for purpose in found}
-    ledger = Ledger.load(connection, settings, persons, wanted, until)
+    ledger = Ledger.load(connection, settings, persons, wanted, until, known=known)
     shared = _shared_devices(connection, {d for item in items if (d := _device_of(item.payload))})
     # Most people have no ledger entry and are adults throughout the batch: their
     # answer depends only on the purpose and the channel, so judge it once.
     earliest = min(item.occurred_at for item in items)
+    earliest_day = to_storage(earliest).date()
     steady = {
         party_id
         for party_id, subject in persons.items()
-        if not ledger.has_entries(party_id) and _adult_throughout(subject, earliest, settings)
+        if not ledger.has_entries(party_id) and _adult_throughout(subject, earliest_day, settings)
     }
     # A steady person's answer is the same for everyone: keyed by purpose and channel.
     memo: dict[tuple[str, str | None], str | None] = {}
     problems: list[_Problem] = []
     for item in items:
-        device = _device_of(item.payload)
+        device = _device_of(item.payload) if shared else None
         device = device if device in shared else None
         channel = _channel_of(item.payload)
         reasons: list[str] = []

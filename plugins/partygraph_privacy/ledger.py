@@ -29,13 +29,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select
 
 from partygraph import Context, Party, PartyKind, PartyRef, ValidationError
 from partygraph.storage.tables import party_table
 from partygraph.times import isoformat, parse_time, to_storage, utcnow
 from partygraph.times import naive_utc as _naive
 from partygraph_privacy import tables
+from partygraph_privacy.lists import PerDialect, bind_list, in_list
 from partygraph_privacy.minors import Guardians, age_at, consent_age, jurisdiction_of
 from partygraph_privacy.settings import Purpose, Settings
 
@@ -58,6 +59,7 @@ __all__ = [
     "lift_restriction",
     "limit_sensitive",
     "load_subjects",
+    "load_subjects_with_entries",
     "object_to",
     "opt_out",
     "resolve_parties",
@@ -139,24 +141,98 @@ class Subject:
     personal: bool
 
 
+def _subjects_statement(dialect: str) -> Select[Any]:
+    party = party_table
+    return select(party.c.id, party.c.key, party.c.kind, party.c.attributes).where(
+        in_list(party.c.id, "ids", dialect)
+    )
+
+
+_SUBJECTS = PerDialect(_subjects_statement)
+
+
 def load_subjects(
     connection: Connection, party_ids: Collection[int], kinds: Mapping[str, PartyKind]
 ) -> dict[int, Subject]:
-    """Key, kind and attributes of many parties, in one query (per 10,000 ids)."""
-    ids = sorted(set(party_ids))
+    """Key, kind and attributes of many parties, in one prebuilt query."""
+    if not party_ids:
+        return {}
+    dialect = connection.dialect.name
+    rows = _SUBJECTS(connection).rows(
+        connection, {"ids": bind_list(sorted(set(party_ids)), dialect)}
+    )
     found: dict[int, Subject] = {}
-    party = party_table
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        query = select(party.c.id, party.c.key, party.c.kind, party.c.attributes).where(
-            party.c.id.in_(chunk)
+    for row in rows:
+        kind = kinds.get(row.kind)
+        found[int(row.id)] = Subject(
+            int(row.id), row.key, row.kind, row.attributes or {}, bool(kind and kind.personal)
         )
-        for row in connection.execute(query):
-            kind = kinds.get(row.kind)
-            found[int(row.id)] = Subject(
-                int(row.id), row.key, row.kind, row.attributes or {}, bool(kind and kind.personal)
-            )
     return found
+
+
+def _joined_statement(dialect: str) -> Select[Any]:
+    party = party_table
+    ledger = tables.ledger
+    entries_of = and_(
+        ledger.c.party_id == party.c.id,
+        in_list(ledger.c.purpose, "purposes", dialect, text=True),
+        ledger.c.at <= bindparam("until", type_=ledger.c.at.type),
+    )
+    return (
+        select(
+            party.c.id.label("subject_id"),
+            party.c.key.label("subject_key"),
+            party.c.kind.label("subject_kind"),
+            party.c.attributes.label("subject_attributes"),
+            ledger,
+        )
+        .select_from(party.outerjoin(ledger, entries_of))
+        .where(in_list(party.c.id, "ids", dialect))
+        .order_by(ledger.c.at, ledger.c.id)
+    )
+
+
+_JOINED = PerDialect(_joined_statement)
+
+
+def load_subjects_with_entries(
+    connection: Connection,
+    party_ids: Collection[int],
+    kinds: Mapping[str, PartyKind],
+    purposes: Iterable[str],
+    until: datetime,
+) -> tuple[dict[int, Subject], dict[int, list[Entry]]]:
+    """:func:`load_subjects` and the ledger entries :meth:`Ledger.load` would read for
+    them (*purposes* and ``*``, up to *until*), in one prebuilt query.
+
+    The entries have a list for every party found, empty when it has none: pass
+    them to ``Ledger.load(..., known=...)``, which then reads nothing more for them.
+    """
+    subjects: dict[int, Subject] = {}
+    entries: dict[int, list[Entry]] = {}
+    if not party_ids:
+        return subjects, entries
+    dialect = connection.dialect.name
+    params = {
+        "ids": bind_list(sorted(set(party_ids)), dialect),
+        "purposes": bind_list(sorted({*purposes, ALL_PURPOSES}), dialect),
+        "until": to_storage(until),
+    }
+    for row in _JOINED(connection).rows(connection, params):
+        party_id = int(row.subject_id)
+        if party_id not in subjects:
+            kind = kinds.get(row.subject_kind)
+            subjects[party_id] = Subject(
+                party_id,
+                row.subject_key,
+                row.subject_kind,
+                row.subject_attributes or {},
+                bool(kind and kind.personal),
+            )
+            entries[party_id] = []
+        if row.id is not None:
+            entries[party_id].append(Entry.from_row(row))
+    return subjects, entries
 
 
 def subject_of(party: Party, kinds: Mapping[str, PartyKind]) -> Subject:
@@ -327,6 +403,37 @@ class State:
         return age is not None and age < self.settings.ccpa_sale_opt_in_age
 
 
+def _entries_statement(dialect: str) -> Select[Any]:
+    ledger = tables.ledger
+    return (
+        select(ledger)
+        .where(
+            in_list(ledger.c.party_id, "ids", dialect),
+            in_list(ledger.c.purpose, "purposes", dialect, text=True),
+            ledger.c.at <= bindparam("until", type_=ledger.c.at.type),
+        )
+        .order_by(ledger.c.at, ledger.c.id)
+    )
+
+
+_ENTRIES = PerDialect(_entries_statement)
+
+
+def _all_entries_statement(dialect: str) -> Select[Any]:
+    ledger = tables.ledger
+    return (
+        select(ledger)
+        .where(
+            in_list(ledger.c.party_id, "ids", dialect),
+            ledger.c.at <= bindparam("until", type_=ledger.c.at.type),
+        )
+        .order_by(ledger.c.at, ledger.c.id)
+    )
+
+
+_ALL_ENTRIES = PerDialect(_all_entries_statement)
+
+
 class Ledger:
     """Ledger entries of many parties, read in one query; folded at any time up to ``until``."""
 
@@ -350,29 +457,26 @@ class Ledger:
         subjects: Mapping[int, Subject],
         purposes: Iterable[str],
         until: datetime,
+        *,
+        memo: dict[Any, Any] | None = None,
+        known: Mapping[int, Sequence[Entry]] | None = None,
     ) -> Ledger:
         """Read the entries of *subjects* for *purposes* (and ``*``) up to *until*.
 
-        One query (per 10,000 parties), plus one for guardianships when a minor's
-        consent was given by someone else.
+        One prebuilt query, plus one for guardianships when a minor's consent was
+        given by someone else. With a reader's *memo*, every purpose's entries are
+        read, once per party and horizon for the whole read: the hooks of one view
+        asking about several purposes then share one query. *known* holds entries
+        already read for some parties, with the same purposes and horizon
+        (:func:`load_subjects_with_entries`): they are not read again.
         """
-        ids = sorted(subjects)
-        wanted = sorted({*purposes, ALL_PURPOSES})
-        entries: dict[int, list[Entry]] = {}
-        ledger = tables.ledger
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            query = (
-                select(ledger)
-                .where(
-                    ledger.c.party_id.in_(chunk),
-                    ledger.c.purpose.in_(wanted),
-                    ledger.c.at <= to_storage(until),
-                )
-                .order_by(ledger.c.at, ledger.c.id)
-            )
-            for row in connection.execute(query):
-                entries.setdefault(int(row.party_id), []).append(Entry.from_row(row))
+        if memo is not None:
+            entries = _remembered(connection, subjects, until, memo)
+        else:
+            given = known or {}
+            wanted = [*purposes, ALL_PURPOSES]
+            entries = _entries(connection, [i for i in subjects if i not in given], wanted, until)
+            entries.update((i, list(given[i])) for i in subjects if given.get(i))
         minors = {
             party_id
             for party_id, found in entries.items()
@@ -423,6 +527,39 @@ class Ledger:
     def restriction(self, party_id: int, at: datetime) -> Entry | None:
         """The restriction in force for the party at *at*, if any."""
         return self.state(party_id, ALL_PURPOSES, at).restriction
+
+
+def _entries(
+    connection: Connection, party_ids: Iterable[int], purposes: Iterable[str] | None, until: Any
+) -> dict[int, list[Entry]]:
+    """The entries of *party_ids* up to *until* for *purposes* (None: all), in order."""
+    entries: dict[int, list[Entry]] = {}
+    ids = sorted(party_ids)
+    if not ids:
+        return entries
+    dialect = connection.dialect.name
+    params = {"ids": bind_list(ids, dialect), "until": to_storage(until)}
+    if purposes is None:
+        statement = _ALL_ENTRIES(connection)
+    else:
+        statement = _ENTRIES(connection)
+        params["purposes"] = bind_list(sorted(set(purposes)), dialect)
+    for row in statement.rows(connection, params):
+        entries.setdefault(int(row.party_id), []).append(Entry.from_row(row))
+    return entries
+
+
+def _remembered(
+    connection: Connection, party_ids: Iterable[int], until: datetime, memo: dict[Any, Any]
+) -> dict[int, list[Entry]]:
+    """Every purpose's entries of *party_ids* up to *until*, read once per reader."""
+    known: dict[int, list[Entry]] = memo.setdefault(("ledger", to_storage(until)), {})
+    missing = [party_id for party_id in party_ids if party_id not in known]
+    if missing:
+        found = _entries(connection, missing, None, until)
+        for party_id in missing:
+            known[party_id] = found.get(party_id, [])
+    return {party_id: known[party_id] for party_id in party_ids if known[party_id]}
 
 
 def _minor_at(subject: Subject, entry: Entry, settings: Settings) -> bool:
@@ -487,8 +624,12 @@ def excluded_for_purpose(
     purpose: str,
     as_of: datetime,
     connection: Connection,
+    memo: dict[Any, Any] | None = None,
 ) -> dict[int, str]:
     """Persons without a basis for *purpose* at *as_of* (objected, opted out, restricted ...).
+
+    *memo* is the reader's (``graph.memo``): the ledger entries read for one
+    purpose then serve the other purposes asked about in the same read.
 
     Parties of kinds that are not natural persons are never excluded, and neither
     are the pseudonyms an erasure leaves behind: they identify nobody, and the
@@ -507,13 +648,21 @@ def excluded_for_purpose(
     }
     if not subjects:
         return {}
-    ledger = Ledger.load(connection, plugin.settings, subjects, [purpose], as_of)
-    excluded: dict[int, str] = {}
-    for party_id in subjects:
-        decision = ledger.state(party_id, purpose, as_of).decision()
-        if not decision.allowed:
-            excluded[party_id] = f"no lawful basis for {purpose}: {decision.reason}"
-    return excluded
+    # In one read, a party's answer for a purpose is worked out once, whoever asks.
+    answers: dict[int, str | None] = (
+        memo.setdefault(("excluded", purpose, to_storage(as_of)), {}) if memo is not None else {}
+    )
+    missing = {
+        party_id: subject for party_id, subject in subjects.items() if party_id not in answers
+    }
+    if missing:
+        ledger = Ledger.load(connection, plugin.settings, missing, [purpose], as_of, memo=memo)
+        for party_id in missing:
+            decision = ledger.state(party_id, purpose, as_of).decision()
+            answers[party_id] = (
+                None if decision.allowed else f"no lawful basis for {purpose}: {decision.reason}"
+            )
+    return {party_id: reason for party_id in subjects if (reason := answers[party_id]) is not None}
 
 
 # -- questions ---------------------------------------------------------------------------------

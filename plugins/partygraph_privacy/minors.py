@@ -11,6 +11,7 @@ this plugin imports no other plugin.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "GUARDIAN_OF",
     "Guardians",
     "age_at",
+    "age_on",
     "consent_age",
     "is_guardian",
     "is_minor",
@@ -59,16 +61,27 @@ def age_at(party: Party | Mapping[str, Any], at: datetime) -> int | None:
 
     *party* is a :class:`Party` or its attributes.
     """
+    return age_on(party, to_storage(at).date())
+
+
+def age_on(party: Party | Mapping[str, Any], day: date) -> int | None:
+    """The party's age in whole years on *day* (a UTC date); None if unknown."""
     value = _attributes(party).get("birth_date")
     if not isinstance(value, str):
         return None
+    born = _born(value)
+    if born is None:
+        return None
+    years = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return max(years, 0)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _born(value: str) -> date | None:
     try:
-        born = date.fromisoformat(value[:10])
+        return date.fromisoformat(value[:10])
     except ValueError:
         return None
-    today = to_storage(at).date()
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return max(years, 0)
 
 
 def jurisdiction_of(party: Party | Mapping[str, Any], settings: Settings) -> str:

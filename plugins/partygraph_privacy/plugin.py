@@ -3,6 +3,9 @@ module per concern."""
 
 from __future__ import annotations
 
+import atexit
+import warnings
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from partygraph import (
 from partygraph.schemas import load_schema
 from partygraph_privacy import tables
 from partygraph_privacy.keys import Keyring, load_secret
+from partygraph_privacy.readlog import ReadLog
 from partygraph_privacy.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,13 +43,40 @@ if TYPE_CHECKING:
 __all__ = ["PrivacyPlugin"]
 
 
+class _FlushAtExit:
+    """Appends a toolkit's buffered read entries at interpreter exit, if it was never
+    closed (held weakly: it keeps no toolkit alive)."""
+
+    def __init__(self, plugin: PrivacyPlugin) -> None:
+        self._plugin = weakref.ref(plugin)
+
+    def __call__(self) -> None:
+        from partygraph_privacy.audit import flush_reads
+
+        plugin = self._plugin()
+        if plugin is None:
+            return
+        try:
+            flush_reads(plugin)
+        except Exception as error:  # at exit there is no caller left to tell
+            warnings.warn(
+                f"privacy: {len(plugin.reads)} read audit entries could not be written at "
+                f"exit: {type(error).__name__}",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+
+
 class PrivacyPlugin:
     """The privacy plugin; one instance per toolkit."""
 
     def __init__(self) -> None:
         self.settings = Settings()
+        #: Read-access audit entries not yet appended to the chain.
+        self.reads = ReadLog(self.settings.audit_read_batch, self.settings.audit_read_seconds)
         self._toolkit: Toolkit | None = None
         self._keys: Keyring | None = None
+        self._at_exit: _FlushAtExit | None = None
         self.key_source: str | None = None
         from partygraph_privacy.erasure import BUILTIN_MASKING, BUILTIN_MASKING_RESULTS
 
@@ -83,6 +114,7 @@ class PrivacyPlugin:
     @hookimpl
     def partygraph_configure(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings.from_config(settings)
+        self.reads = ReadLog(self.settings.audit_read_batch, self.settings.audit_read_seconds)
 
     @hookimpl
     def partygraph_relationship_types(self) -> Iterable[RelationshipType]:
@@ -127,6 +159,25 @@ class PrivacyPlugin:
         key, self.key_source = load_secret(self.settings.secret, toolkit.engine)
         self._keys = Keyring(key)
         check_declarations(self)
+        self._at_exit = _FlushAtExit(self)
+        atexit.register(self._at_exit)
+
+    @hookimpl
+    def partygraph_toolkit_closing(self, toolkit: Toolkit) -> None:
+        from partygraph_privacy.audit import flush_reads
+
+        if self._toolkit is None:
+            return
+        at_exit, self._at_exit = self._at_exit, None
+        if at_exit is not None:
+            atexit.unregister(at_exit)
+        flush_reads(self)
+
+    def flush_audit(self) -> None:
+        """Append the buffered read entries to the audit chain now."""
+        from partygraph_privacy.audit import flush_reads
+
+        flush_reads(self)
 
     # -- the gate and the audit of writes ------------------------------------------------
 
@@ -175,7 +226,9 @@ class PrivacyPlugin:
     ) -> Mapping[int, str] | None:
         from partygraph_privacy.ledger import excluded_for_purpose
 
-        return excluded_for_purpose(self, parties, purpose, as_of, graph.connection)
+        return excluded_for_purpose(
+            self, parties, purpose, as_of, graph.connection, graph.memo("privacy")
+        )
 
     # -- data subjects -------------------------------------------------------------------
 

@@ -60,6 +60,12 @@ class Settings:
     masking: Mapping[str, str] = attrs.field(factory=lambda: {"user": "fixed"})
     viewer_roles: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     recipients: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: ``buffered`` or ``immediate``: how read-access entries reach the audit chain.
+    audit_reads: str = "buffered"
+    #: Pending read entries that trigger an append.
+    audit_read_batch: int = 100
+    #: Seconds the oldest pending read entry may wait (checked at the next read).
+    audit_read_seconds: float = 1.0
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> Settings:
@@ -75,6 +81,7 @@ class Settings:
             )
             for name, spec in values.get("purposes", {}).items()
         }
+        audit = values.get("audit", {})
         return cls(
             mode=values.get("mode", "refuse"),
             quarantine_days=int(values.get("quarantine_days", 30)),
@@ -89,6 +96,9 @@ class Settings:
             masking=dict(values.get("masking", {"user": "fixed"})),
             viewer_roles={k: tuple(v) for k, v in values.get("viewer_roles", {}).items()},
             recipients={k: tuple(v) for k, v in values.get("recipients", {}).items()},
+            audit_reads=audit.get("reads", "buffered"),
+            audit_read_batch=int(audit.get("read_batch", 100)),
+            audit_read_seconds=float(audit.get("read_seconds", 1.0)),
         )
 
     def purpose(self, name: str) -> Purpose | None:

@@ -78,3 +78,21 @@ def test_a_plugin_object_is_reachable_by_name(make_toolkit: Any) -> None:
     assert isinstance(toolkit.plugin("watch"), Watcher)
     with pytest.raises(PluginError, match="'nope' is not enabled \\(enabled: watch\\)"):
         toolkit.plugin("nope")
+
+
+class Closer:
+    def __init__(self) -> None:
+        self.closing: list[Toolkit] = []
+
+    @hookimpl
+    def partygraph_toolkit_closing(self, toolkit: Toolkit) -> None:
+        self.closing.append(toolkit)
+
+
+def test_closing_is_called_once_before_the_connections_go(make_toolkit: Any) -> None:
+    toolkit = make_toolkit(plugins={"closer": Closer})
+    closer = toolkit.plugin_objects["closer"]
+    assert closer.closing == []
+    toolkit.close()
+    toolkit.close()
+    assert closer.closing == [toolkit]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from partygraph import Context, Toolkit, ValidationError
 
@@ -161,3 +163,22 @@ def test_after_a_limit_request_sensitive_data_serves_only_the_expected_service(
     assert toolkit.view("alice", context=service).party.attributes["health_note"] == "asthma"
     before = toolkit.view("alice", "2025-12-31", context=marketing).party.attributes
     assert before["health_note"] == "asthma"  # the limit takes effect from its date
+
+
+def test_a_limit_request_costs_no_query_for_a_party_without_sensitive_data(
+    make_toolkit: Callable[..., Toolkit],
+) -> None:
+    toolkit = make_toolkit(enabled=["privacy"])
+    toolkit.upsert_party("alice", "person", "Alice", {"email": "alice@example.org"})
+    toolkit.plugin("privacy").limit_sensitive("alice", at="2026-01-01")
+    reads: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "privacy_ledger" in statement:
+            reads.append(statement)
+
+    event.listen(toolkit.engine, "before_cursor_execute", listen)
+    view = toolkit.view("alice", context=Context(purpose="marketing"))
+    event.remove(toolkit.engine, "before_cursor_execute", listen)
+    assert view.party.attributes == {"email": "alice@example.org"}
+    assert reads == []

@@ -16,6 +16,8 @@ PrivacyToolkit = Callable[..., Toolkit]
 
 
 def audit_rows(toolkit: Toolkit) -> list[dict[str, Any]]:
+    """The audit table's rows, with the reads this toolkit buffered appended first."""
+    toolkit.plugin("privacy").flush_audit()
     with toolkit.engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM privacy_audit ORDER BY seq"))
         return [dict(row._mapping) for row in rows]
@@ -32,9 +34,9 @@ def execute(toolkit: Toolkit, *statements: str) -> None:
             connection.exec_driver_sql(statement)
 
 
-def populated(privacy_toolkit: PrivacyToolkit) -> Toolkit:
+def populated(privacy_toolkit: PrivacyToolkit, settings: dict[str, Any] | None = None) -> Toolkit:
     """Alice (with email and phone), two purchases and a read: several audit entries."""
-    toolkit = privacy_toolkit()
+    toolkit = privacy_toolkit(settings)
     toolkit.upsert_party(
         "alice",
         "person",
@@ -244,8 +246,8 @@ def test_a_truncated_tail_is_caught_against_an_anchor(privacy_toolkit: PrivacyTo
     assert (report["ok"], report["first_bad_seq"], report["kind"]) == (False, 5, "truncated")
 
 
-def test_a_failing_audit_write_fails_the_action(privacy_toolkit: PrivacyToolkit) -> None:
-    toolkit = populated(privacy_toolkit)
+def audit_down(toolkit: Toolkit) -> None:
+    """Make every insert into the audit log fail."""
     if toolkit.engine.dialect.name == "postgresql":
         execute(
             toolkit,
@@ -260,7 +262,23 @@ def test_a_failing_audit_write_fails_the_action(privacy_toolkit: PrivacyToolkit)
             "CREATE TRIGGER audit_down BEFORE INSERT ON privacy_audit "
             "BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
         )
+
+
+def audit_up(toolkit: Toolkit) -> None:
+    execute(
+        toolkit,
+        "DROP TRIGGER audit_down ON privacy_audit" if _pg(toolkit) else "DROP TRIGGER audit_down",
+    )
+
+
+def _pg(toolkit: Toolkit) -> bool:
+    return toolkit.engine.dialect.name == "postgresql"
+
+
+def test_a_failing_audit_write_fails_the_action(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = populated(privacy_toolkit, {"audit": {"reads": "immediate"}})
     before = len(audit_rows(toolkit))
+    audit_down(toolkit)
 
     with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
         toolkit.upsert_party("carol", "person", "Carol")
@@ -275,6 +293,138 @@ def test_a_failing_audit_write_fails_the_action(privacy_toolkit: PrivacyToolkit)
         count = connection.exec_driver_sql("SELECT count(*) FROM interaction").scalar()
         assert count == 3
     assert len(audit_rows(toolkit)) == before
+
+
+def test_buffered_reads_survive_a_failing_append(privacy_toolkit: PrivacyToolkit) -> None:
+    """A buffered read returns; its entry waits, and is appended once the log works again."""
+    toolkit = populated(privacy_toolkit)
+    privacy = toolkit.plugin("privacy")
+    before = len(audit_rows(toolkit))
+    audit_down(toolkit)
+    toolkit.view("alice", context=Context(actor="agent-7"))
+    with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
+        toolkit.record_interaction("purchase", "2026-04-01", [("alice", "purchaser")])
+    with pytest.raises((DBAPIError, StorageError), match="audit unavailable"):
+        privacy.flush_audit()
+    assert len(privacy.reads) == 1  # rolled back twice, kept both times
+    audit_up(toolkit)
+    rows = audit_rows(toolkit)
+    assert [row["action"] for row in rows[before:]] == ["read:view"]
+    assert privacy.verify_audit()["ok"] is True
+
+
+def _pending_actions(toolkit: Toolkit) -> list[str]:
+    return [read.action for read in toolkit.plugin("privacy").reads.take()]
+
+
+def _stored_actions(toolkit: Toolkit) -> list[str]:
+    with toolkit.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT action FROM privacy_audit ORDER BY seq")
+        return [row[0] for row in rows]
+
+
+def test_reads_are_buffered_and_appended_before_the_next_write(
+    privacy_toolkit: PrivacyToolkit,
+) -> None:
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.view("alice")
+    toolkit.roles("alice")
+    assert _stored_actions(toolkit) == ["write:party"]  # no transaction per read
+    assert len(toolkit.plugin("privacy").reads) == 2
+    toolkit.record_interaction("purchase", "2026-01-10", [("alice", "purchaser")])
+    # In the write's own transaction, in the order things happened.
+    assert _stored_actions(toolkit) == [
+        "write:party",
+        "read:view",
+        "read:roles",
+        "write:interaction",
+    ]
+    assert toolkit.plugin("privacy").verify_audit()["ok"] is True
+
+
+def test_buffered_reads_go_with_a_refused_write_entry(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.party("alice")
+    with pytest.raises(WriteRefused):  # no marketing consent: the write rolls back
+        toolkit.record_interaction(
+            "newsletter", "2026-01-11", [("alice", "recipient")], context=Context(purpose="x")
+        )
+    assert _stored_actions(toolkit) == ["write:party", "read:party", "write_refused"]
+
+
+def test_buffered_reads_are_appended_at_close(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.party("alice")
+    toolkit.view("alice")
+    toolkit.close()
+    reopened = privacy_toolkit()
+    assert _stored_actions(reopened) == ["write:party", "read:party", "read:view"]
+    assert reopened.plugin("privacy").verify_audit() == {
+        "ok": True,
+        "entries": 3,
+        "first_bad_seq": None,
+        "problem": None,
+        "kind": None,
+        "head": reopened.plugin("privacy").audit_anchor()["head"],
+    }
+
+
+def test_buffered_reads_are_appended_in_batches(privacy_toolkit: PrivacyToolkit) -> None:
+    toolkit = privacy_toolkit({"audit": {"read_batch": 3, "read_seconds": 3600}})
+    toolkit.upsert_party("alice", "person", "Alice")
+    for _ in range(7):
+        toolkit.party("alice")
+    assert _stored_actions(toolkit) == ["write:party"] + ["read:party"] * 6
+    assert _pending_actions(toolkit) == ["read:party"]
+
+
+def test_buffered_reads_wait_at_most_read_seconds(
+    privacy_toolkit: PrivacyToolkit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import partygraph_privacy.readlog as readlog
+
+    clock = [1000.0]
+    monkeypatch.setattr(readlog.time, "monotonic", lambda: clock[0])
+    toolkit = privacy_toolkit({"audit": {"read_batch": 100, "read_seconds": 2}})
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.party("alice")
+    clock[0] += 1.5
+    toolkit.party("alice")
+    assert _stored_actions(toolkit) == ["write:party"]
+    clock[0] += 1.0  # the oldest has now waited 2.5 s: this read appends all three
+    toolkit.party("alice")
+    assert _stored_actions(toolkit) == ["write:party"] + ["read:party"] * 3
+
+
+def test_immediate_reads_are_appended_before_the_read_returns(
+    privacy_toolkit: PrivacyToolkit,
+) -> None:
+    toolkit = privacy_toolkit({"audit": {"reads": "immediate"}})
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.view("alice")
+    assert _stored_actions(toolkit) == ["write:party", "read:view"]
+    toolkit.party("alice")
+    assert _stored_actions(toolkit) == ["write:party", "read:view", "read:party"]
+    assert len(toolkit.plugin("privacy").reads) == 0
+
+
+def test_a_read_entry_keeps_the_time_of_the_read(privacy_toolkit: PrivacyToolkit) -> None:
+    from datetime import timedelta
+
+    from partygraph.times import utcnow
+
+    toolkit = privacy_toolkit()
+    toolkit.upsert_party("alice", "person", "Alice")
+    toolkit.party("alice")
+    read_at = utcnow()
+    (pending,) = toolkit.plugin("privacy").reads.take()
+    toolkit.plugin("privacy").reads.restore([pending])
+    assert abs(pending.at - read_at) < timedelta(seconds=5)
+    toolkit.plugin("privacy").flush_audit()
+    assert audit_rows(toolkit)[-1]["action"] == "read:party"
 
 
 def test_request_steps_are_audited(privacy_toolkit: PrivacyToolkit) -> None:

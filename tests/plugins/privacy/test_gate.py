@@ -282,10 +282,10 @@ def test_the_gate_runs_once_per_batch_and_reads_the_ledger_once_per_batch(
 
     assert report.created["interaction"] == 250
     assert phases == ["interaction"] * 3
-    ledger_reads = [s for s in seen if "FROM privacy_ledger" in s]
+    ledger_reads = [s for s in seen if s.startswith("SELECT") and "privacy_ledger" in s]
     assert len(ledger_reads) == 3
     subject_reads = [s for s in seen if "party.attributes" in s and "FROM party" in s]
-    assert len(subject_reads) == 3
+    assert subject_reads == ledger_reads  # new participants come with their ledger
     assert len(seen) < 10 * 3  # a handful of statements per batch of 100, none per row
 
 
@@ -428,3 +428,17 @@ def test_after_a_real_erasure_the_identifiers_cannot_come_back(toolkit: Toolkit)
     with pytest.raises(WriteRefused, match="erasure_override"):
         toolkit.upsert_party("robert", "person", attributes={"email": "bob@example.org"})
     toolkit.upsert_party("bob", "person", context=Context(purpose="erasure_override"))
+
+
+def test_a_later_batch_reads_the_ledger_of_people_met_before(toolkit: Toolkit) -> None:
+    """Subjects are remembered for the write; their ledger is read again for each batch."""
+    toolkit.upsert_party("bob", "person")
+    toolkit.plugin("privacy").grant("bob", "marketing", at="2026-01-01")
+    toolkit.plugin("privacy").withdraw("bob", "marketing", at="2026-03-01")
+    with statements(toolkit) as seen, pytest.raises(WriteRefused, match="bob: no lawful"):
+        toolkit.write(
+            [newsletter("bob", "2026-02-01"), newsletter("bob", "2026-04-01")], batch_size=1
+        )
+    joined = [s for s in seen if "party.attributes" in s and "privacy_ledger" in s]
+    alone = [s for s in seen if s.startswith("SELECT") and "FROM privacy_ledger" in s]
+    assert (len(joined), len(alone)) == (1, 1)

@@ -309,3 +309,32 @@ def test_states_fold_many_pairs_from_one_read_of_the_ledger(toolkit: Toolkit) ->
         (ids[1], "profiling"): "legitimate_interests",
         (ids[1], "billing"): "contract",
     }
+
+
+def test_one_reader_reads_the_ledger_once_for_every_purpose(toolkit: Toolkit) -> None:
+    """In a read (a view), the hooks asking about several purposes share one ledger query,
+    and answer as separate reads do."""
+    plugin = privacy(toolkit)
+    for key in ("bob", "carol"):
+        toolkit.upsert_party(key, "person")
+    plugin.object("bob", "analytics", at="2026-01-01")
+    plugin.restrict("carol", at="2026-01-01")
+    plugin.grant("alice", "marketing", at="2026-01-01")
+    keys = ["alice", "bob", "carol"]
+    purposes = ["analytics", "marketing", "sale_or_sharing", "analytics"]
+    apart = [toolkit.excluded(keys, purpose, "2026-02-01") for purpose in purposes]
+    reads: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM privacy_ledger" in statement:
+            reads.append(statement)
+
+    event.listen(toolkit.engine, "before_cursor_execute", listen)
+    try:
+        with toolkit.reader("2026-02-01") as graph:
+            together = [graph.excluded(keys, purpose) for purpose in purposes]
+            graph.excluded(["alice"], "marketing", datetime(2026, 1, 2, tzinfo=UTC))
+    finally:
+        event.remove(toolkit.engine, "before_cursor_execute", listen)
+    assert together == apart
+    assert len(reads) == 2  # one per horizon
