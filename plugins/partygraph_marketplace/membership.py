@@ -26,6 +26,7 @@ __all__ = [
     "party_names",
     "period_at",
     "stage_at",
+    "stage_from_row",
 ]
 
 _rel = relationship_table
@@ -52,7 +53,9 @@ class Stage:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
 
 
-def _stage(row: Any) -> Stage:
+def stage_from_row(row: Any) -> Stage:
+    """A :class:`Stage` from a ``relationship`` row (id, source, target, role, attributes,
+    valid_from, valid_to)."""
     attributes = row.attributes or {}
     return Stage(
         id=int(row.id),
@@ -84,7 +87,7 @@ def load_stages(
             _rel.c.valid_to,
         ).where(_rel.c.type == SIDE_OF, _rel.c.source_id.in_(chunk), _rel.c.role.in_(sides))
         for row in connection.execute(query):
-            stage = _stage(row)
+            stage = stage_from_row(row)
             found.setdefault((stage.party_id, stage.side), []).append(stage)
     for stages in found.values():
         stages.sort(key=lambda s: (to_storage(s.start) if s.start else datetime.min, s.id))
@@ -146,7 +149,7 @@ def active_members(connection: Connection, side: str, at: datetime) -> dict[int,
     )
     found: dict[int, Stage] = {}
     for row in connection.execute(query):
-        stage = _stage(row)
+        stage = stage_from_row(row)
         found[stage.party_id] = stage
     return {party_id: stage for party_id, stage in found.items() if stage.status == "active"}
 
