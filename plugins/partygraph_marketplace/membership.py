@@ -7,13 +7,15 @@ for a whole batch of parties (one query per 500 parties), never per row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.vocab import SIDE_OF
@@ -154,15 +156,33 @@ def active_members(connection: Connection, side: str, at: datetime) -> dict[int,
     return {party_id: stage for party_id, stage in found.items() if stage.status == "active"}
 
 
+#: Most ids bound in one name lookup (bound one parameter each, in power-of-two shapes).
+_NAMES = 512
+
+
+@functools.cache
+def _names(size: int) -> Prepared:
+    """Id, key and name of up to *size* parties (params ``id0``...)."""
+    wanted: list[Any] = [bindparam(f"id{index}") for index in range(size)]
+    return Prepared(
+        select(party_table.c.id, party_table.c.key, party_table.c.name).where(
+            party_table.c.id.in_(wanted)
+        )
+    )
+
+
 def party_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
-    """``{id: (key, name)}`` for these parties, in chunks."""
+    """``{id: (key, name)}`` for these parties: one prepared statement per 512 ids, the
+    last id repeated up to a power of two so that a handful of shapes serve every count."""
     wanted = sorted(set(ids))
     found: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        query = select(party_table.c.id, party_table.c.key, party_table.c.name).where(
-            party_table.c.id.in_(chunk)
-        )
-        for row in connection.execute(query):
-            found[int(row.id)] = (row.key, row.name)
+    for start in range(0, len(wanted), _NAMES):
+        chunk = wanted[start : start + _NAMES]
+        size = 1
+        while size < len(chunk):
+            size *= 2
+        chunk += [chunk[-1]] * (size - len(chunk))
+        params = {f"id{index}": party_id for index, party_id in enumerate(chunk)}
+        for party_id, key, name in _names(size).rows(connection, params):
+            found[int(party_id)] = (key, name)
     return found
