@@ -152,18 +152,27 @@ def evaluate_programs(
     if missing:
         names.update(party_names(graph.connection, missing))
     out: list[dict[str, Any]] = []
+    currency = settings.currency
     for program, side, shown, activity in chosen:
         figures = {party_id: found[:3] for party_id, found in activity.items()}
         for party_id in party_ids or ():
             figures.setdefault(party_id, (0, 0, None))
-        for party_id, (trips, rated, average) in sorted(figures.items()):
+        # Members with the same trips and ratings get the same verdict: judge it once.
+        verdicts: dict[tuple[int, int, float | None], dict[str, Any]] = {}
+        for party_id, counts in sorted(figures.items()):
+            verdict = verdicts.get(counts)
+            if verdict is None:
+                verdict = verdicts[counts] = judge(program, *counts)
+            party_key, name = names.get(party_id) or (str(party_id), None)
             out.append(
                 {
-                    **_party(names.get(party_id), party_id),
+                    "party": party_id,
+                    "key": party_key,
+                    "name": name,
                     "side": side.name,
                     **shown,
-                    **judge(program, trips, rated, average),
-                    "currency": settings.currency,
+                    **verdict,
+                    "currency": currency,
                 }
             )
     return out
