@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.types import NullType
 
 from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import party_table
@@ -217,7 +218,8 @@ def _period_activity(one_party: bool) -> Prepared:
             _a.c.party_id,
             func.count().label("n"),
             func.count(_a.c.rating).label("rated"),
-            func.avg(_a.c.rating).label("rating"),
+            # as the driver sends it (a Float type would need PostgreSQL's column type)
+            func.avg(_a.c.rating, type_=NullType()).label("rating"),
         )
         .where(*conditions)
         .group_by(_a.c.party_id)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     func,
     literal,
     literal_column,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.types import NullType
 
 from partygraph import GraphReader, PartySummary
 from partygraph.storage.prepared import Prepared
@@ -65,6 +67,10 @@ _rel = relationship_table
 #: Windows of :meth:`Snapshot.totals` (all end at the read's time, exclusive of later).
 LIFETIME, WEEK, MONTH = 0, 1, 2
 _BEFORE = 3  # + the side's index: before the start of its current membership
+#: Sums and averages come back as the driver sends them (floats on both databases): a
+#: ``Float`` result type would ask for PostgreSQL's column type, which a prepared
+#: statement does not have before it runs.
+_AS_SENT = NullType()
 #: Nothing matches this side: binds a window (or a first transaction) that is not needed.
 _NO_SIDE = ""
 
@@ -122,15 +128,16 @@ def _window(tag: int, side: ColumnElement[bool], *conditions: ColumnElement[bool
             _a.c.side,
             _a.c.kind,
             func.count().label("n"),
-            func.sum(_a.c.amount).label("amount"),
-            func.sum(_a.c.fee).label("fee"),
-            func.sum(_a.c.tip).label("tip"),
-            func.sum(_a.c.incentive).label("incentive"),
+            func.sum(_a.c.amount, type_=_AS_SENT).label("amount"),
+            func.sum(_a.c.fee, type_=_AS_SENT).label("fee"),
+            func.sum(_a.c.tip, type_=_AS_SENT).label("tip"),
+            func.sum(_a.c.incentive, type_=_AS_SENT).label("incentive"),
             func.count(_a.c.rating).label("rated"),
-            func.avg(_a.c.rating).label("rating"),
+            func.avg(_a.c.rating, type_=_AS_SENT).label("rating"),
             func.min(_a.c.occurred_at).label("first"),
             func.max(_a.c.occurred_at).label("last"),
-            null().label("interaction_id"),
+            # typed: PostgreSQL would read NULLs of several branches as text
+            cast(null(), _a.c.interaction_id.type).label("interaction_id"),
         )
         .where(
             _a.c.party_id == bindparam("party"),
