@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Connection,
     Select,
     String,
     bindparam,
@@ -41,7 +42,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.types import NullType
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import DateTime, NullType, TypeDecorator, TypeEngine
 
 from partygraph import GraphReader, PartySummary
 from partygraph.storage.prepared import Prepared
@@ -116,6 +118,33 @@ _STAGES = Prepared(
 _KINDS = _a.c.kind.in_([literal(KIND_TRANSACTION), literal(KIND_PAYOUT)])
 
 
+class _StoredTime(TypeDecorator[Any]):
+    """A time already in ``occurred_at``'s storage form (:func:`_stored`): text on SQLite,
+    bound without SQLAlchemy formatting it again for each place it appears; a naive
+    datetime elsewhere."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else DateTime())
+
+
+def _time(name: str) -> BindParameter[Any]:
+    """A time parameter, stored once by :func:`_stored` although the statement repeats it
+    in every branch."""
+    return bindparam(name, type_=_StoredTime())
+
+
+def _stored(connection: Connection, at: datetime) -> Any:
+    """*at* as the ``occurred_at`` column stores it: naive UTC, text on SQLite (the
+    format SQLAlchemy writes, as the write path does)."""
+    value = to_storage(at)
+    if connection.dialect.name == "sqlite":
+        return value.isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
 def _window(tag: int, side: ColumnElement[bool], *conditions: ColumnElement[bool]) -> Select[Any]:
     """One window's figures per side and kind: completed transactions and payouts.
 
@@ -145,7 +174,7 @@ def _window(tag: int, side: ColumnElement[bool], *conditions: ColumnElement[bool
             _KINDS,
             # completed transactions (only transactions are ever completed) and payouts
             or_(_a.c.completed.is_(True), _a.c.kind == KIND_PAYOUT),
-            _a.c.occurred_at < bindparam("until"),
+            _a.c.occurred_at < _time("until"),
             *conditions,
         )
         .group_by(_a.c.side, _a.c.kind)
@@ -161,8 +190,8 @@ def _first(index: int) -> Select[Any]:
             _a.c.side == bindparam(f"first_side{index}"),
             _a.c.kind == KIND_TRANSACTION,
             _a.c.completed.is_(True),
-            _a.c.occurred_at >= bindparam(f"first_since{index}"),
-            _a.c.occurred_at < bindparam("until"),
+            _a.c.occurred_at >= _time(f"first_since{index}"),
+            _a.c.occurred_at < _time("until"),
         )
         .order_by(_a.c.occurred_at, _a.c.interaction_id)
         .limit(1)
@@ -190,7 +219,7 @@ def _figures(sides: int) -> Prepared:
     """Every window's figures of one party, for a marketplace of *sides* sides."""
 
     def since(name: str) -> ColumnElement[bool]:
-        return _a.c.occurred_at >= bindparam(name)
+        return _a.c.occurred_at >= _time(name)
 
     every = _a.c.side.in_([bindparam(f"side{index}") for index in range(sides)])
     branches = [
@@ -201,7 +230,7 @@ def _figures(sides: int) -> Prepared:
     for index in range(sides):
         # Before the current membership started (usually nothing): its complement in
         # the lifetime window is the membership's window, without scanning it again.
-        before = _a.c.occurred_at < bindparam(f"since{index}")
+        before = _a.c.occurred_at < _time(f"since{index}")
         branches.append(
             _window(_BEFORE + index, _a.c.side == bindparam(f"run_side{index}"), before)
         )
@@ -229,7 +258,7 @@ def _tickets(sides: int, demand_sides: int) -> Prepared:
         part.c.party_id == bindparam("party"),
         part.c.type == SUPPORT_TICKET,
         part.c.role.in_([bindparam(f"side{index}") for index in range(sides)]),
-        part.c.occurred_at < bindparam("until"),
+        part.c.occurred_at < _time("until"),
         inter.c.id == part.c.interaction_id,
     )
     if not demand_sides:
@@ -250,7 +279,7 @@ def _tickets(sides: int, demand_sides: int) -> Prepared:
         _a.c.side == demand[0] if demand_sides == 1 else _a.c.side.in_(demand),
         _a.c.kind == KIND_TRANSACTION,
         _a.c.completed.is_(True),
-        _a.c.occurred_at < bindparam("until"),
+        _a.c.occurred_at < _time("until"),
     )
     return Prepared(union_all(tickets, trips))
 
@@ -331,15 +360,16 @@ class Snapshot:
     def _load_figures(self) -> None:
         settings = self.settings
         tz = settings.tz
+        connection = self.graph.connection
         params: dict[str, Any] = {
             "party": self.party_id,
-            "until": to_storage(self.until),
-            "week": to_storage(period_of(self.as_of, "week", tz).start),
-            "month": to_storage(period_of(self.as_of, "month", tz).start),
+            "until": _stored(connection, self.until),
+            "week": _stored(connection, period_of(self.as_of, "week", tz).start),
+            "month": _stored(connection, period_of(self.as_of, "month", tz).start),
         }
         for index, side in enumerate(settings.sides):
             run = self.run(side.name)
-            since = to_storage(run[0].start) if run and run[0].start else _EARLIEST
+            since = _stored(connection, run[0].start if run and run[0].start else _EARLIEST)
             params[f"side{index}"] = side.name
             params[f"run_side{index}"] = side.name if run else _NO_SIDE
             params[f"since{index}"] = since
@@ -347,7 +377,7 @@ class Snapshot:
             params[f"first_side{index}"] = side.name if first else _NO_SIDE
             params[f"first_since{index}"] = since
         rows: dict[tuple[int, str], list[Any]] = {}
-        for row in _figures(len(settings.sides)).rows(self.graph.connection, params):
+        for row in _figures(len(settings.sides)).rows(connection, params):
             if row.tag < 0:
                 at = from_storage(row.first)
                 assert at is not None
@@ -397,14 +427,15 @@ class Snapshot:
             if settings.transaction.zones
             else []
         )
-        params: dict[str, Any] = {"party": self.party_id, "until": to_storage(self.until)}
+        connection = self.graph.connection
+        params: dict[str, Any] = {"party": self.party_id, "until": _stored(connection, self.until)}
         for index, name in enumerate(settings.side_names):
             params[f"side{index}"] = name
         for index, name in enumerate(demand):
             params[f"demand{index}"] = name
         tickets: list[tuple[Any, ...]] = []
         trips: list[tuple[Any, ...]] = []
-        for row in _tickets(len(settings.sides), len(demand)).rows(self.graph.connection, params):
+        for row in _tickets(len(settings.sides), len(demand)).rows(connection, params):
             (trips if row.trip else tickets).append(tuple(row))
         # Newest first, as the core's interactions are; trips oldest first.
         tickets.sort(key=lambda row: (row[3], row[2]), reverse=True)
