@@ -16,7 +16,7 @@ from partygraph import GraphReader, Party, RoleAssignment
 from partygraph_marketplace.checks import iso
 from partygraph_marketplace.figures import Totals, routes
 from partygraph_marketplace.membership import Stage, stage_at
-from partygraph_marketplace.periods import money, period_of, upto
+from partygraph_marketplace.periods import money, upto
 from partygraph_marketplace.settings import Program, Settings, Side
 from partygraph_marketplace.snapshot import LIFETIME, MONTH, WEEK, Snapshot, Ticket, Trip, snapshot
 from partygraph_marketplace.vocab import TICKET_OPEN
@@ -227,7 +227,7 @@ def _progress(settings: Settings, side: Side, snap: Snapshot) -> list[dict[str, 
     """
     out = []
     for program in settings.programs_of(side.name):
-        period = period_of(snap.as_of, program.period, settings.tz)
+        period = snap.period(program.period)
         window = snap.totals(side.name, WEEK if program.period == "week" else MONTH)
         judged = judge(program, window.transactions, window.rated, window.average_rating)
         out.append({**period.as_dict(), **judged})
@@ -375,7 +375,7 @@ def _side_view(
     if side.supply:
         section["earnings"] = {}
         for name, window in (("week", WEEK), ("month", MONTH)):
-            period = period_of(as_of, name, settings.tz)
+            period = snap.period(name)
             report = _report(settings, snap.totals(side.name, window))
             section["earnings"][name] = {**period.as_dict(), **report}
         section["earnings"]["lifetime"] = _report(settings, figures)

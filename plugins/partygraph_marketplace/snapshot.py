@@ -56,7 +56,7 @@ from partygraph.storage.tables import (
 from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.figures import Totals
 from partygraph_marketplace.membership import ROLE_STAGES, Stage, period_at, stage_from_row
-from partygraph_marketplace.periods import money, period_of, upto
+from partygraph_marketplace.periods import Period, money, period_of, upto
 from partygraph_marketplace.settings import Settings
 from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity
 from partygraph_marketplace.vocab import SIDE_OF, SUPPORT_TICKET
@@ -319,6 +319,7 @@ class Snapshot:
         self._firsts: dict[str, tuple[int, datetime]] = {}
         self._tickets: dict[str, list[Ticket]] | None = None
         self._trips: dict[str, list[Trip]] = {}
+        self._periods: dict[str, Period] = {}
 
     @classmethod
     def load(
@@ -355,17 +356,23 @@ class Snapshot:
             found = self._platforms[platform_id] = PartySummary.of(self.graph.party(platform_id))
         return found
 
+    def period(self, name: str) -> Period:
+        """The week or month containing the read's time (computed once per snapshot)."""
+        found = self._periods.get(name)
+        if found is None:
+            found = self._periods[name] = period_of(self.as_of, name, self.settings.tz)
+        return found
+
     # -- figures --------------------------------------------------------------------------
 
     def _load_figures(self) -> None:
         settings = self.settings
-        tz = settings.tz
         connection = self.graph.connection
         params: dict[str, Any] = {
             "party": self.party_id,
             "until": _stored(connection, self.until),
-            "week": _stored(connection, period_of(self.as_of, "week", tz).start),
-            "month": _stored(connection, period_of(self.as_of, "month", tz).start),
+            "week": _stored(connection, self.period("week").start),
+            "month": _stored(connection, self.period("month").start),
         }
         for index, side in enumerate(settings.sides):
             run = self.run(side.name)
