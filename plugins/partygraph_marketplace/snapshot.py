@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.engine import Dialect
@@ -73,6 +75,14 @@ _BEFORE = 3  # + the side's index: before the start of its current membership
 #: ``Float`` result type would ask for PostgreSQL's column type, which a prepared
 #: statement does not have before it runs.
 _AS_SENT = NullType()
+
+
+def _raw(column: Any) -> Any:
+    """A time column read as the driver sends it (SQLite: text), for
+    :func:`~partygraph.times.from_storage` to parse: cheaper than SQLAlchemy's parser."""
+    return type_coerce(column, _AS_SENT).label(column.name)
+
+
 #: Nothing matches this side: binds a window (or a first transaction) that is not needed.
 _NO_SIDE = ""
 
@@ -103,8 +113,8 @@ _STAGES = Prepared(
         _rel.c.target_id,
         _rel.c.role,
         _rel.c.attributes,
-        _rel.c.valid_from,
-        _rel.c.valid_to,
+        _raw(_rel.c.valid_from),
+        _raw(_rel.c.valid_to),
         party_table.c.key.label("platform_key"),
         party_table.c.kind.label("platform_kind"),
         party_table.c.name.label("platform_name"),
@@ -163,8 +173,8 @@ def _window(tag: int, side: ColumnElement[bool], *conditions: ColumnElement[bool
             func.sum(_a.c.incentive, type_=_AS_SENT).label("incentive"),
             func.count(_a.c.rating).label("rated"),
             func.avg(_a.c.rating, type_=_AS_SENT).label("rating"),
-            func.min(_a.c.occurred_at).label("first"),
-            func.max(_a.c.occurred_at).label("last"),
+            func.min(_a.c.occurred_at, type_=_AS_SENT).label("first"),
+            func.max(_a.c.occurred_at, type_=_AS_SENT).label("last"),
             # typed: PostgreSQL would read NULLs of several branches as text
             cast(null(), _a.c.interaction_id.type).label("interaction_id"),
         )
@@ -208,8 +218,8 @@ def _first(index: int) -> Select[Any]:
         null(),
         null(),
         null(),
-        first.c.occurred_at,
-        first.c.occurred_at,
+        _raw(first.c.occurred_at),
+        _raw(first.c.occurred_at),
         first.c.interaction_id,
     )
 
@@ -250,8 +260,10 @@ def _tickets(sides: int, demand_sides: int) -> Prepared:
         literal_column("0").label("trip"),
         part.c.role,
         inter.c.id,
-        inter.c.occurred_at,
-        inter.c.payload,
+        _raw(inter.c.occurred_at),
+        # as sent (SQLite: JSON text, parsed below for the few ticket rows only): with no
+        # column to convert, the trip rows come back without any per-row conversion
+        type_coerce(inter.c.payload, _AS_SENT).label("payload"),
         null().label("pickup_zone"),
         null().label("dropoff_zone"),
     ).where(
@@ -451,6 +463,8 @@ class Snapshot:
         for _, role, interaction_id, occurred_at, payload, _, _ in tickets:
             at = from_storage(occurred_at)
             assert at is not None
+            if isinstance(payload, str | bytes):
+                payload = orjson.loads(payload)
             self._tickets.setdefault(role, []).append(Ticket(interaction_id, at, payload or {}))
         for _, side, interaction_id, occurred_at, _, pickup, dropoff in trips:
             at = from_storage(occurred_at)
