@@ -70,7 +70,7 @@ _rel = relationship_table
 
 #: Windows of :meth:`Snapshot.totals` (all end at the read's time, exclusive of later).
 LIFETIME, WEEK, MONTH = 0, 1, 2
-_BEFORE = 3  # + the side's index: before the start of its current membership
+_BEFORE = 3  # before the start of the side's current membership
 #: Sums and averages come back as the driver sends them (floats on both databases): a
 #: ``Float`` result type would ask for PostgreSQL's column type, which a prepared
 #: statement does not have before it runs.
@@ -81,10 +81,6 @@ def _raw(column: Any) -> Any:
     """A time column read as the driver sends it (SQLite: text), for
     :func:`~partygraph.times.from_storage` to parse: cheaper than SQLAlchemy's parser."""
     return type_coerce(column, _AS_SENT).label(column.name)
-
-
-#: Nothing matches this side: binds a window (or a first transaction) that is not needed.
-_NO_SIDE = ""
 
 
 class Ticket(NamedTuple):
@@ -225,26 +221,26 @@ def _first(index: int) -> Select[Any]:
 
 
 @functools.cache
-def _figures(sides: int) -> Prepared:
-    """Every window's figures of one party, for a marketplace of *sides* sides."""
+def _figures(sides: int, windows: bool, befores: int, firsts: int) -> Prepared:
+    """One party's figures on *sides* sides: lifetime, this week and month (*windows*),
+    before the current membership of *befores* sides, first transaction of *firsts*.
+
+    A shape per party's needs: a rider costs three branches, a driver four.
+    """
 
     def since(name: str) -> ColumnElement[bool]:
         return _a.c.occurred_at >= _time(name)
 
     every = _a.c.side.in_([bindparam(f"side{index}") for index in range(sides)])
-    branches = [
-        _window(LIFETIME, every),
-        _window(WEEK, every, since("week")),
-        _window(MONTH, every, since("month")),
-    ]
-    for index in range(sides):
+    branches = [_window(LIFETIME, every)]
+    if windows:
+        branches += [_window(WEEK, every, since("week")), _window(MONTH, every, since("month"))]
+    for index in range(befores):
         # Before the current membership started (usually nothing): its complement in
         # the lifetime window is the membership's window, without scanning it again.
         before = _a.c.occurred_at < _time(f"since{index}")
-        branches.append(
-            _window(_BEFORE + index, _a.c.side == bindparam(f"run_side{index}"), before)
-        )
-    branches.extend(_first(index) for index in range(sides))
+        branches.append(_window(_BEFORE, _a.c.side == bindparam(f"run_side{index}"), before))
+    branches.extend(_first(index) for index in range(firsts))
     return Prepared(union_all(*branches))
 
 
@@ -332,6 +328,7 @@ class Snapshot:
         self._tickets: dict[str, list[Ticket]] | None = None
         self._trips: dict[str, list[Trip]] = {}
         self._periods: dict[str, Period] = {}
+        self._windows = False
 
     @classmethod
     def load(
@@ -377,26 +374,34 @@ class Snapshot:
 
     # -- figures --------------------------------------------------------------------------
 
-    def _load_figures(self) -> None:
+    def _load_figures(self, windows: bool = False) -> None:
         settings = self.settings
         connection = self.graph.connection
-        params: dict[str, Any] = {
-            "party": self.party_id,
-            "until": _stored(connection, self.until),
-            "week": _stored(connection, self.period("week").start),
-            "month": _stored(connection, self.period("month").start),
-        }
-        for index, side in enumerate(settings.sides):
-            run = self.run(side.name)
-            since = _stored(connection, run[0].start if run and run[0].start else _EARLIEST)
+        sides = [side for side in settings.sides if side.name in self.stages]
+        # The week's and month's figures serve supply sides and incentive programs.
+        windows = windows or any(side.supply or settings.programs_of(side.name) for side in sides)
+        params: dict[str, Any] = {"party": self.party_id, "until": _stored(connection, self.until)}
+        if windows:
+            params["week"] = _stored(connection, self.period("week").start)
+            params["month"] = _stored(connection, self.period("month").start)
+        befores = firsts = 0
+        for index, side in enumerate(sides):
             params[f"side{index}"] = side.name
-            params[f"run_side{index}"] = side.name if run else _NO_SIDE
-            params[f"since{index}"] = since
-            first = run and side.role_since == "first_transaction"
-            params[f"first_side{index}"] = side.name if first else _NO_SIDE
-            params[f"first_since{index}"] = since
+            run = self.run(side.name)
+            if not run:
+                continue
+            since = _stored(connection, run[0].start or _EARLIEST)
+            if run[0].start is not None:
+                params[f"run_side{befores}"] = side.name
+                params[f"since{befores}"] = since
+                befores += 1
+            if side.role_since == "first_transaction":
+                params[f"first_side{firsts}"] = side.name
+                params[f"first_since{firsts}"] = since
+                firsts += 1
         rows: dict[tuple[int, str], list[Any]] = {}
-        for row in _figures(len(settings.sides)).rows(connection, params):
+        statement = _figures(max(len(sides), 1), windows, befores, firsts)
+        for row in statement.rows(connection, params):
             if row.tag < 0:
                 at = from_storage(row.first)
                 assert at is not None
@@ -404,13 +409,14 @@ class Snapshot:
             else:
                 rows.setdefault((row.tag, row.side), []).append(row)
         self._rows = rows
+        self._windows = windows
         self._figures = {}
 
     def totals(self, side: str, window: int) -> Totals:
         """The party's totals on *side* over a window (:data:`LIFETIME`, :data:`WEEK`,
         :data:`MONTH`), up to the read's time."""
-        if self._figures is None:
-            self._load_figures()
+        if self._figures is None or (window in (WEEK, MONTH) and not self._windows):
+            self._load_figures(windows=window in (WEEK, MONTH))
         assert self._figures is not None
         key = (window, side)
         found = self._figures.get(key)
@@ -422,7 +428,7 @@ class Snapshot:
         """Completed transactions on *side* since the party's current run of stages started,
         and the time of the last one: the lifetime's, less those before the run."""
         lifetime = self.totals(side, LIFETIME)
-        before = self.totals(side, _BEFORE + self.settings.side_names.index(side))
+        before = self.totals(side, _BEFORE)
         run = self.run(side)
         start = run[0].start if run else None
         last = lifetime.last

@@ -94,3 +94,19 @@ def test_a_member_who_comes_back_counts_from_the_return(ride: Toolkit) -> None:
     # Back, with nothing yet since the return: no trip counted, no last one named.
     early = next(r for r in ride.roles("dave", "2026-03-01T12:00:00Z") if r.role == "driver")
     assert "no completed trip as driver yet" in early.reason
+
+
+def test_a_riders_week_is_read_when_asked_for(ride: Toolkit) -> None:
+    # A rider's view needs no week or month figures, so the snapshot leaves them out
+    # until something asks for them.
+    from partygraph_marketplace.snapshot import LIFETIME, WEEK, snapshot
+
+    busy_world(ride)
+    plugin = ride.plugin("marketplace")
+    with ride.reader("2026-02-05") as graph:
+        alice = graph.party("alice")
+        assert alice.id is not None
+        snap = snapshot(plugin.settings, alice.id, graph.as_of, graph)
+        assert snap.totals("rider", LIFETIME).transactions == 1
+        week = snap.totals("rider", WEEK)
+    assert (week.transactions, float(week.gross)) == (1, 20.0)
