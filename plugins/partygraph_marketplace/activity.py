@@ -10,7 +10,7 @@ gives one row for the member it pays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -23,7 +23,7 @@ from partygraph_marketplace.settings import Settings
 from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity
 from partygraph_marketplace.vocab import INCENTIVE_PAYOUT
 
-__all__ = ["erase", "export", "rebuild", "record", "rows_for"]
+__all__ = ["COLUMNS", "erase", "export", "rebuild", "record", "rows_for"]
 
 _CHUNK = 500
 _REBUILD_CHUNK = 2000
@@ -33,84 +33,90 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def rows_for(settings: Settings, items: Iterable[Interaction]) -> list[dict[str, Any]]:
-    """The activity rows of a batch of (written) interactions."""
-    spec = settings.transaction
-    positions = {side.name: side.position for side in settings.sides}
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        if item.type == spec.name:
-            rows.extend(_transaction_rows(settings, positions, item))
-        elif item.type == INCENTIVE_PAYOUT:
-            amount = _number(item.payload.get("amount")) or 0.0
-            for participant in item.participants:
-                if participant.role in positions:
-                    rows.append(
-                        _row(item, participant.party, participant.role, KIND_PAYOUT, "paid")
-                        | {"amount": amount}
-                    )
-    return rows
-
-
-def _row(item: Interaction, party: object, side: str, kind: str, status: str) -> dict[str, Any]:
-    return {
-        "interaction_id": item.id,
-        "party_id": int(str(party)),
-        "side": side,
-        "kind": kind,
-        "occurred_at": to_storage(item.occurred_at),
-        "status": status,
-        "completed": False,
-        "amount": None,
-        "fee": 0.0,
-        "tip": 0.0,
-        "incentive": 0.0,
-        "rating": None,
-        "pickup_zone": None,
-        "dropoff_zone": None,
-    }
-
-
-def _transaction_rows(
-    settings: Settings, positions: Mapping[str, str], item: Interaction
-) -> list[dict[str, Any]]:
-    spec = settings.transaction
-    payload = item.payload
-    status = str(payload.get("status") or "completed")
-    amount = _number(payload.get(spec.amount))
-    share = _number(payload.get(spec.share)) if spec.share else None
-    rate = (1.0 - share) if share is not None else settings.fee_rate
-    incentive = payload.get("incentive") if spec.incentive else None
-    ratings = payload.get("ratings") or {}
-    sides = [p for p in item.participants if p.role in positions]
-    shared = {
-        "completed": status == "completed",
-        "amount": amount,
-        "fee": (amount or 0.0) * rate,
-        "tip": (_number(payload.get(spec.tip)) or 0.0) if spec.tip else 0.0,
-        "incentive": (_number(incentive.get("amount")) or 0.0)
-        if isinstance(incentive, dict)
-        else 0.0,
-        "pickup_zone": payload.get("pickup_zone") if spec.zones else None,
-        "dropoff_zone": payload.get("dropoff_zone") if spec.zones else None,
-    }
-    rows = []
-    for participant in sides:
-        across = [
-            other.role for other in sides if positions[other.role] != positions[participant.role]
-        ]
-        received = next((_number(ratings.get(role)) for role in across if role in ratings), None)
-        row = _row(item, participant.party, participant.role, KIND_TRANSACTION, status)
-        row.update(shared)
-        row["rating"] = received
-        rows.append(row)
-    return rows
-
-
-_COLUMNS = (
+#: The table's columns, in the order of the rows :func:`rows_for` builds.
+COLUMNS = (
     "interaction_id", "party_id", "side", "kind", "occurred_at", "status", "completed",
     "amount", "fee", "tip", "incentive", "rating", "pickup_zone", "dropoff_zone",
 )  # fmt: skip
+
+
+def _stored(item: Interaction, sqlite: bool) -> Any:
+    """The interaction's time as the table stores it (SQLite: the text SQLAlchemy writes)."""
+    at = to_storage(item.occurred_at)
+    return at.isoformat(sep=" ", timespec="microseconds") if sqlite else at
+
+
+def rows_for(
+    settings: Settings, items: Iterable[Interaction], *, sqlite: bool = False
+) -> list[tuple[Any, ...]]:
+    """The activity rows of a batch of (written) interactions, as tuples in
+    :data:`COLUMNS` order, ready for the driver (*sqlite*: times as text).
+
+    One pass over the batch with the settings looked up once: a ride-sharing
+    import writes two rows per trip, so nothing here is built per row that
+    could be built per batch.
+    """
+    spec = settings.transaction
+    positions = {side.name: side.position for side in settings.sides}
+    amount_field, share_field, tip_field = spec.amount, spec.share, spec.tip
+    zones, with_incentive, fee_rate = spec.zones, spec.incentive, settings.fee_rate
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    for item in items:
+        if item.type == spec.name:
+            sides = [p for p in item.participants if p.role in positions]
+            if not sides:
+                continue
+            payload = item.payload
+            status = str(payload.get("status") or "completed")
+            amount = _number(payload.get(amount_field))
+            share = _number(payload.get(share_field)) if share_field else None
+            rate = (1.0 - share) if share is not None else fee_rate
+            fee = (amount or 0.0) * rate
+            tip = (_number(payload.get(tip_field)) or 0.0) if tip_field else 0.0
+            incentive = payload.get("incentive") if with_incentive else None
+            bonus = (
+                (_number(incentive.get("amount")) or 0.0) if isinstance(incentive, dict) else 0.0
+            )
+            pickup = payload.get("pickup_zone") if zones else None
+            dropoff = payload.get("dropoff_zone") if zones else None
+            ratings = payload.get("ratings") or {}
+            at = _stored(item, sqlite)
+            completed = status == "completed"
+            for participant in sides:
+                position = positions[participant.role]
+                received = next(
+                    (
+                        _number(ratings.get(other.role))
+                        for other in sides
+                        if positions[other.role] != position and other.role in ratings
+                    ),
+                    None,
+                )
+                append(
+                    (
+                        item.id, int(str(participant.party)), participant.role,
+                        KIND_TRANSACTION, at, status, completed, amount, fee, tip, bonus,
+                        received, pickup, dropoff,
+                    )
+                )  # fmt: skip
+        elif item.type == INCENTIVE_PAYOUT:
+            amount = _number(item.payload.get("amount")) or 0.0
+            at = _stored(item, sqlite)
+            for participant in item.participants:
+                if participant.role in positions:
+                    append(
+                        (
+                            item.id, int(str(participant.party)), participant.role, KIND_PAYOUT,
+                            at, "paid", False, amount, 0.0, 0.0, 0.0, None, None, None,
+                        )
+                    )  # fmt: skip
+    return rows
+
+
+def _index_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(party, side, kind, time): the per-party index's order."""
+    return row[1], row[2], row[3], row[4]
 
 
 def record(settings: Settings, items: Sequence[Interaction], connection: Connection) -> int:
@@ -119,21 +125,22 @@ def record(settings: Settings, items: Sequence[Interaction], connection: Connect
     The rows go to the driver as tuples, as the core's own bulk inserts do: the
     per-row type processing of a Core insert costs more than the database's work
     on a ride-sharing import. SQLite gets the time as the text SQLAlchemy stores.
+
+    They go in by party (then side, kind, time), the order of the per-party index:
+    its insertions then touch neighbouring pages instead of one page per row, which
+    makes the insert about a quarter cheaper. The sort is stable, so rows equal in
+    that order keep the batch's order.
     """
-    rows = rows_for(settings, items)
+    sqlite = connection.dialect.name == "sqlite"
+    rows = rows_for(settings, items, sqlite=sqlite)
     if not rows:
         return 0
-    sqlite = connection.dialect.name == "sqlite"
-    values = []
-    for row in rows:
-        if sqlite:
-            row["occurred_at"] = row["occurred_at"].isoformat(sep=" ", timespec="microseconds")
-        values.append(tuple(row[name] for name in _COLUMNS))
+    rows.sort(key=_index_order)
     marker = "?" if sqlite else "%s"
     connection.exec_driver_sql(
-        f"INSERT INTO {activity.name} ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join([marker] * len(_COLUMNS))})",
-        values,
+        f"INSERT INTO {activity.name} ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join([marker] * len(COLUMNS))})",
+        rows,
     )
     return len(rows)
 

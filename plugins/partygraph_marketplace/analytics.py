@@ -18,6 +18,7 @@ from partygraph.reading import party_from_row
 from partygraph.storage.tables import party_table
 from partygraph_marketplace.checks import iso
 from partygraph_marketplace.figures import (
+    PeriodActivity,
     activity_by_week,
     chunks,
     earnings_by_period,
@@ -29,6 +30,8 @@ from partygraph_marketplace.membership import active_members, party_names
 from partygraph_marketplace.parties import judge
 from partygraph_marketplace.periods import (
     bounds,
+    cents,
+    money,
     period_label,
     period_of,
     period_start,
@@ -51,6 +54,21 @@ def _party(row_key: tuple[str, str | None] | None, party_id: int) -> dict[str, A
     return {"party": party_id, "key": key, "name": name}
 
 
+def _statement(
+    gross: float, fee: float, tips: float, incentives: float
+) -> tuple[float, float, float, float, float]:
+    """Gross, fee, tips, incentives and net, each rounded to the cent (half up), as floats.
+
+    In whole cents while every sum is non-negative (``n / 100`` is the float nearest
+    the cent amount, as ``float(Decimal)`` is); through :func:`money` otherwise.
+    """
+    g, f, t, i = cents(gross), cents(fee), cents(tips), cents(incentives)
+    if g is None or f is None or t is None or i is None:
+        a, b, c, d = (money(value) for value in (gross, fee, tips, incentives))
+        return float(a), float(b), float(c), float(d), float(a - b + c + d)
+    return g / 100, f / 100, t / 100, i / 100, (g - f + t + i) / 100
+
+
 def earnings(
     settings: Settings,
     graph: GraphReader,
@@ -61,28 +79,40 @@ def earnings(
     until: datetime,
     party_ids: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Earnings statements per party and period (JSON-ready; money rounded to the cent)."""
-    rows = earnings_by_period(
+    """Earnings statements per party and period (JSON-ready; money rounded to the cent).
+
+    Each period's label and times are formatted once, not once per statement.
+    """
+    periods, rows = earnings_by_period(
         graph.connection, settings, side, period, since=since, until=until, party_ids=party_ids
     )
-    names = party_names(graph.connection, {row["party_id"] for row in rows})
+    names = party_names(graph.connection, {row[0] for row in rows})
+    shown = [(each.label, stamp(each.start), stamp(each.end)) for each in periods]
+    currency = settings.currency
+    plural = settings.transaction.plural
     out = []
-    for row in rows:
-        party_id = row["party_id"]
+    for party_id, index, transactions, gross, fee, tips, incentives in rows:
+        key, name = names.get(party_id) or (str(party_id), None)
+        label, start, end = shown[index]
+        money_gross, money_fee, money_tips, money_incentives, net = _statement(
+            gross, fee, tips, incentives
+        )
         out.append(
             {
-                **_party(names.get(party_id), party_id),
+                "party": party_id,
+                "key": key,
+                "name": name,
                 "side": side.name,
-                "period": row["period"],
-                "start": stamp(row["start"]),
-                "end": stamp(row["end"]),
-                "currency": settings.currency,
-                settings.transaction.plural: row["transactions"],
-                "gross": float(row["gross"]),
-                "platform_fee": float(row["platform_fee"]),
-                "tips": float(row["tips"]),
-                "incentives": float(row["incentives"]),
-                "net": float(row["net"]),
+                "period": label,
+                "start": start,
+                "end": end,
+                "currency": currency,
+                plural: transactions,
+                "gross": money_gross,
+                "platform_fee": money_fee,
+                "tips": money_tips,
+                "incentives": money_incentives,
+                "net": net,
             }
         )
     return out
@@ -100,8 +130,8 @@ def evaluate_programs(
     One statement per side and period kind, shared by the programs that use it.
     """
     tz = settings.tz
-    out: list[dict[str, Any]] = []
-    cache: dict[tuple[str, str], dict[int, tuple[int, int, float | None]]] = {}
+    cache: dict[tuple[str, str], dict[int, PeriodActivity]] = {}
+    chosen = []
     for program in programs:
         side = settings.side(program.side)
         period = period_of(at, program.period, tz)
@@ -110,19 +140,39 @@ def evaluate_programs(
             cache[key] = period_activity(
                 graph.connection, side, period.start, period.end, party_ids
             )
-        activity = cache[key]
-        if party_ids is not None:
-            for party_id in party_ids:
-                activity.setdefault(party_id, (0, 0, None))
-        names = party_names(graph.connection, activity)
-        for party_id, (trips, rated, average) in sorted(activity.items()):
+        chosen.append((program, side, period.as_dict(), cache[key]))
+    # The members come with their names; a member asked for without activity needs a lookup.
+    names = {
+        party_id: (found.key, found.name)
+        for activity in cache.values()
+        for party_id, found in activity.items()
+        if found.key is not None
+    }
+    missing = set(party_ids or ()) - set(names)
+    if missing:
+        names.update(party_names(graph.connection, missing))
+    out: list[dict[str, Any]] = []
+    currency = settings.currency
+    for program, side, shown, activity in chosen:
+        figures = {party_id: found[:3] for party_id, found in activity.items()}
+        for party_id in party_ids or ():
+            figures.setdefault(party_id, (0, 0, None))
+        # Members with the same trips and ratings get the same verdict: judge it once.
+        verdicts: dict[tuple[int, int, float | None], dict[str, Any]] = {}
+        for party_id, counts in sorted(figures.items()):
+            verdict = verdicts.get(counts)
+            if verdict is None:
+                verdict = verdicts[counts] = judge(program, *counts)
+            party_key, name = names.get(party_id) or (str(party_id), None)
             out.append(
                 {
-                    **_party(names.get(party_id), party_id),
+                    "party": party_id,
+                    "key": party_key,
+                    "name": name,
                     "side": side.name,
-                    **period.as_dict(),
-                    **judge(program, trips, rated, average),
-                    "currency": settings.currency,
+                    **shown,
+                    **verdict,
+                    "currency": currency,
                 }
             )
     return out

@@ -16,13 +16,12 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     and_,
     bindparam,
     case,
@@ -33,23 +32,26 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.types import NullType
 
+from partygraph.storage.prepared import Prepared
+from partygraph.storage.tables import party_table
 from partygraph.times import from_storage, to_storage
-from partygraph_marketplace.periods import bounds, bucket, money, period_label
+from partygraph_marketplace.periods import Period, bounds, bucket, period_label
 from partygraph_marketplace.settings import Settings, Side
 from partygraph_marketplace.tables import KIND_PAYOUT, KIND_TRANSACTION, activity
 
 __all__ = [
+    "EarningsRow",
+    "PeriodActivity",
     "Totals",
     "activity_by_week",
     "chunks",
     "earnings_by_period",
-    "first_activity",
     "hourly_supply_demand",
     "period_activity",
     "retention_cohorts",
     "routes",
-    "totals",
 ]
 
 _a = activity
@@ -112,79 +114,6 @@ class Totals:
     last: datetime | None = None
 
 
-@functools.cache
-def _totals_statement(has_since: bool, has_until: bool) -> Select[Any]:
-    """The statement of :func:`totals`, built once per shape (a per-party read is hot:
-    building the expression costs more than running it)."""
-    conditions: list[Any] = [
-        _a.c.side == bindparam("side"),
-        _a.c.kind.in_((KIND_TRANSACTION, KIND_PAYOUT)),
-        _a.c.party_id == bindparam("party"),
-    ]
-    if has_since:
-        conditions.append(_a.c.occurred_at >= bindparam("since"))
-    if has_until:
-        conditions.append(_a.c.occurred_at < bindparam("until"))
-    return select(
-        func.count(case((_done(), 1))).label("n"),
-        func.sum(_when_done(_a.c.amount)).label("gross"),
-        func.sum(_when_done(_a.c.fee)).label("fee"),
-        func.sum(_when_done(_a.c.tip)).label("tips"),
-        func.sum(_when_done(_a.c.incentive)).label("incentives"),
-        func.sum(_payout()).label("payouts"),
-        func.count(case((_done(), _a.c.rating))).label("rated"),
-        func.avg(case((_done(), _a.c.rating))).label("rating"),
-        func.min(case((_done(), _a.c.occurred_at))).label("first"),
-        func.max(case((_done(), _a.c.occurred_at))).label("last"),
-    ).where(*conditions)
-
-
-def totals(
-    connection: Connection,
-    side: Side,
-    party_id: int,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Totals:
-    """One party's totals on one side over ``[since, until)`` (one indexed statement)."""
-    params: dict[str, Any] = {"side": side.name, "party": party_id}
-    if since is not None:
-        params["since"] = to_storage(since)
-    if until is not None:
-        params["until"] = to_storage(until)
-    row = connection.execute(_totals_statement(since is not None, until is not None), params).one()
-    return Totals(
-        transactions=int(row.n or 0),
-        gross=money(_float(row.gross)),
-        fee=money(_float(row.fee)),
-        tips=money(_float(row.tips)),
-        incentives=money(_float(row.incentives)),
-        payouts=money(_float(row.payouts)),
-        rated=int(row.rated or 0),
-        average_rating=float(row.rating) if row.rating is not None else None,
-        first=from_storage(row.first),
-        last=from_storage(row.last),
-    )
-
-
-def first_activity(
-    connection: Connection, side: str, party_id: int, since: datetime | None, until: datetime
-) -> tuple[int, datetime] | None:
-    """The first completed transaction of a party on a side in ``[since, until)``: (id, time)."""
-    row = connection.execute(
-        select(_a.c.interaction_id, _a.c.occurred_at)
-        .where(*_scope(side, since, until, [party_id]), _a.c.completed.is_(True))
-        .order_by(_a.c.occurred_at, _a.c.interaction_id)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    at = from_storage(row.occurred_at)
-    assert at is not None
-    return int(row.interaction_id), at
-
-
 # -- earnings by period --------------------------------------------------------------------
 
 
@@ -192,6 +121,11 @@ def _first_time(connection: Connection, side: str, ids: Sequence[int] | None) ->
     kinds = (KIND_TRANSACTION, KIND_PAYOUT)
     query = select(func.min(_a.c.occurred_at)).where(*_scope(side, None, None, ids, kinds))
     return from_storage(connection.execute(query).scalar())
+
+
+#: One earnings statement as the database adds it up: (party id, index of its period,
+#: completed transactions, gross, fee, tips, incentives), money as unrounded floats.
+EarningsRow = tuple[int, int, int, float, float, float, float]
 
 
 def earnings_by_period(
@@ -203,13 +137,18 @@ def earnings_by_period(
     since: datetime | None,
     until: datetime,
     party_ids: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
+) -> tuple[list[Period], list[EarningsRow]]:
     """Per party and week (or month): completed transactions, gross, fee, tips, incentives
-    (on transactions and paid out), net. One statement for the whole population, grouped
-    by party and period; periods without activity are left out."""
+    (on transactions and paid out). One statement for the whole population, grouped
+    by party and period; periods without activity are left out.
+
+    Returns the periods once and the rows as plain tuples that index them: a
+    population has hundreds of thousands of statements, and each row's label,
+    times and money are the caller's to format once it knows what it needs.
+    """
     start = since or _first_time(connection, side.name, party_ids)
     if start is None or start >= until:
-        return []
+        return [], []
     tz = settings.tz
     edges = bounds(start, until, period, tz)
     begin = max(start, edges[0])
@@ -230,31 +169,67 @@ def earnings_by_period(
         .group_by(_a.c.party_id, literal_column("bucket"))
         .order_by(_a.c.party_id, literal_column("bucket"))
     )
-    out = []
-    for row in connection.execute(query):
-        index = int(row.bucket)
-        gross = money(_float(row.gross))
-        fee = money(_float(row.fee))
-        tips = money(_float(row.tips))
-        incentives = money(_float(row.incentives))
-        out.append(
-            {
-                "party_id": int(row.party_id),
-                "period": period_label(edges[index], period, tz),
-                "start": edges[index],
-                "end": edges[index + 1],
-                "transactions": int(row.n),
-                "gross": gross,
-                "platform_fee": fee,
-                "tips": tips,
-                "incentives": incentives,
-                "net": gross - fee + tips + incentives,
-            }
+    periods = [
+        Period(edges[index], edges[index + 1], period, period_label(edges[index], period, tz))
+        for index in range(len(edges) - 1)
+    ]
+    rows: list[EarningsRow] = [
+        (
+            int(party_id),
+            int(index),
+            int(n),
+            gross or 0.0,
+            fee or 0.0,
+            tips or 0.0,
+            incentives or 0.0,
         )
-    return out
+        for party_id, index, n, gross, fee, tips, incentives in connection.execute(query)
+    ]
+    return periods, rows
 
 
 # -- incentive programs ----------------------------------------------------------------------
+
+
+class PeriodActivity(NamedTuple):
+    """One member's completed transactions in a period, and the member's key and name."""
+
+    transactions: int
+    rated: int
+    average_rating: float | None
+    key: str | None
+    name: str | None
+
+
+@functools.cache
+def _period_activity(one_party: bool) -> Prepared:
+    """The statement of :func:`period_activity`, for the population or one party."""
+    conditions = [
+        _a.c.side == bindparam("side"),
+        _a.c.kind == KIND_TRANSACTION,
+        _a.c.occurred_at >= bindparam("start"),
+        _a.c.occurred_at < bindparam("end"),
+        _a.c.completed.is_(True),
+    ]
+    if one_party:
+        conditions.append(_a.c.party_id == bindparam("party"))
+    grouped = (
+        select(
+            _a.c.party_id,
+            func.count().label("n"),
+            func.count(_a.c.rating).label("rated"),
+            # as the driver sends it (a Float type would need PostgreSQL's column type)
+            func.avg(_a.c.rating, type_=NullType()).label("rating"),
+        )
+        .where(*conditions)
+        .group_by(_a.c.party_id)
+        .subquery("grouped")
+    )
+    return Prepared(
+        select(grouped, party_table.c.key, party_table.c.name).select_from(
+            grouped.outerjoin(party_table, party_table.c.id == grouped.c.party_id)
+        )
+    )
 
 
 def period_activity(
@@ -263,25 +238,29 @@ def period_activity(
     start: datetime,
     end: datetime,
     party_ids: Sequence[int] | None = None,
-) -> dict[int, tuple[int, int, float | None]]:
-    """Per party: (completed transactions, rated ones, average rating received) in a period."""
-    query = (
-        select(
-            _a.c.party_id,
-            func.count().label("n"),
-            func.count(_a.c.rating).label("rated"),
-            func.avg(_a.c.rating).label("rating"),
-        )
-        .where(*_scope(side.name, start, end, party_ids), _a.c.completed.is_(True))
-        .group_by(_a.c.party_id)
-    )
+) -> dict[int, PeriodActivity]:
+    """Per party with activity in a period: its completed transactions, rated ones, average
+    rating received, key and name (one prepared statement for the population, one per
+    party given)."""
+    params: dict[str, Any] = {
+        "side": side.name,
+        "start": to_storage(start),
+        "end": to_storage(end),
+    }
+    if party_ids is None:
+        rows = _period_activity(False).rows(connection, params)
+    else:
+        statement = _period_activity(True)
+        rows = [
+            row
+            for party_id in dict.fromkeys(party_ids)
+            for row in statement.rows(connection, {**params, "party": party_id})
+        ]
     return {
-        int(row.party_id): (
-            int(row.n),
-            int(row.rated),
-            float(row.rating) if row.rating is not None else None,
+        int(party_id): PeriodActivity(
+            int(n), int(rated), float(rating) if rating is not None else None, key, name
         )
-        for row in connection.execute(query)
+        for party_id, n, rated, rating, key, name in rows
     }
 
 

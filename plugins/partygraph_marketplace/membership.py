@@ -2,18 +2,20 @@
 
 A membership is a chain of ``side_of`` rows (one per stage of its lifecycle)
 from a member to a platform, with the side as the role. Rows are read once
-for a whole batch of parties (one query per 500 parties), never per row.
+for a whole batch of parties (one prepared query per 512 parties), never per row.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.vocab import SIDE_OF
@@ -26,10 +28,12 @@ __all__ = [
     "party_names",
     "period_at",
     "stage_at",
+    "stage_from_row",
 ]
 
 _rel = relationship_table
-_CHUNK = 500
+#: Most ids bound in one lookup (one parameter each, in power-of-two shapes).
+_CHUNK = 512
 #: Stages in which a member holds the side's role (a suspended driver is still a driver).
 ROLE_STAGES = ("active", "suspended")
 
@@ -52,7 +56,9 @@ class Stage:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
 
 
-def _stage(row: Any) -> Stage:
+def stage_from_row(row: Any) -> Stage:
+    """A :class:`Stage` from a ``relationship`` row (id, source, target, role, attributes,
+    valid_from, valid_to)."""
     attributes = row.attributes or {}
     return Stage(
         id=int(row.id),
@@ -66,15 +72,12 @@ def _stage(row: Any) -> Stage:
     )
 
 
-def load_stages(
-    connection: Connection, party_ids: Iterable[int], sides: Sequence[str]
-) -> dict[tuple[int, str], list[Stage]]:
-    """Every stage of these parties' memberships of these sides, oldest first."""
-    ids = sorted(set(party_ids))
-    found: dict[tuple[int, str], list[Stage]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        query = select(
+@functools.cache
+def _stages_of(size: int) -> Prepared:
+    """Every ``side_of`` row from up to *size* parties (params ``id0``...)."""
+    wanted: list[Any] = [bindparam(f"id{index}") for index in range(size)]
+    return Prepared(
+        select(
             _rel.c.id,
             _rel.c.source_id,
             _rel.c.target_id,
@@ -82,10 +85,34 @@ def load_stages(
             _rel.c.attributes,
             _rel.c.valid_from,
             _rel.c.valid_to,
-        ).where(_rel.c.type == SIDE_OF, _rel.c.source_id.in_(chunk), _rel.c.role.in_(sides))
-        for row in connection.execute(query):
-            stage = _stage(row)
-            found.setdefault((stage.party_id, stage.side), []).append(stage)
+        ).where(_rel.c.type == SIDE_OF, _rel.c.source_id.in_(wanted))
+    )
+
+
+def _bucketed(ids: Sequence[int], limit: int) -> Iterable[tuple[int, dict[str, int]]]:
+    """*ids* in chunks of at most *limit*, each padded (its last id repeated) to a power of
+    two: (size, ``{"id0": ..., ...}``), so a handful of prepared shapes serve every count."""
+    for start in range(0, len(ids), limit):
+        chunk = list(ids[start : start + limit])
+        size = 1
+        while size < len(chunk):
+            size *= 2
+        chunk += [chunk[-1]] * (size - len(chunk))
+        yield size, {f"id{index}": party_id for index, party_id in enumerate(chunk)}
+
+
+def load_stages(
+    connection: Connection, party_ids: Iterable[int], sides: Sequence[str]
+) -> dict[tuple[int, str], list[Stage]]:
+    """Every stage of these parties' memberships of these sides, oldest first (one
+    prepared statement per 512 parties)."""
+    wanted = set(sides)
+    found: dict[tuple[int, str], list[Stage]] = {}
+    for size, params in _bucketed(sorted(set(party_ids)), _CHUNK):
+        for row in _stages_of(size).rows(connection, params):
+            if row.role in wanted:
+                stage = stage_from_row(row)
+                found.setdefault((stage.party_id, stage.side), []).append(stage)
     for stages in found.values():
         stages.sort(key=lambda s: (to_storage(s.start) if s.start else datetime.min, s.id))
     return found
@@ -146,20 +173,26 @@ def active_members(connection: Connection, side: str, at: datetime) -> dict[int,
     )
     found: dict[int, Stage] = {}
     for row in connection.execute(query):
-        stage = _stage(row)
+        stage = stage_from_row(row)
         found[stage.party_id] = stage
     return {party_id: stage for party_id, stage in found.items() if stage.status == "active"}
 
 
-def party_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
-    """``{id: (key, name)}`` for these parties, in chunks."""
-    wanted = sorted(set(ids))
-    found: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        query = select(party_table.c.id, party_table.c.key, party_table.c.name).where(
-            party_table.c.id.in_(chunk)
+@functools.cache
+def _names(size: int) -> Prepared:
+    """Id, key and name of up to *size* parties (params ``id0``...)."""
+    wanted: list[Any] = [bindparam(f"id{index}") for index in range(size)]
+    return Prepared(
+        select(party_table.c.id, party_table.c.key, party_table.c.name).where(
+            party_table.c.id.in_(wanted)
         )
-        for row in connection.execute(query):
-            found[int(row.id)] = (row.key, row.name)
+    )
+
+
+def party_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """``{id: (key, name)}`` for these parties (one prepared statement per 512 ids)."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for size, params in _bucketed(sorted(set(ids)), _CHUNK):
+        for party_id, key, name in _names(size).rows(connection, params):
+            found[int(party_id)] = (key, name)
     return found

@@ -12,19 +12,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from partygraph import GraphReader, Party, PartySummary, RoleAssignment
+from partygraph import GraphReader, Party, RoleAssignment
 from partygraph_marketplace.checks import iso
-from partygraph_marketplace.figures import (
-    Totals,
-    first_activity,
-    period_activity,
-    routes,
-    totals,
-)
-from partygraph_marketplace.membership import ROLE_STAGES, Stage, load_stages, period_at, stage_at
-from partygraph_marketplace.periods import money, period_of, upto
+from partygraph_marketplace.figures import Totals, routes
+from partygraph_marketplace.membership import Stage, stage_at
+from partygraph_marketplace.periods import money, upto
 from partygraph_marketplace.settings import Program, Settings, Side
-from partygraph_marketplace.vocab import SUPPORT_TICKET, TICKET_OPEN
+from partygraph_marketplace.snapshot import LIFETIME, MONTH, WEEK, Snapshot, Ticket, Trip, snapshot
+from partygraph_marketplace.vocab import TICKET_OPEN
 
 __all__ = [
     "judge",
@@ -77,11 +72,6 @@ def _end_of_membership(stages: Sequence[Stage], current: Stage) -> datetime | No
     return None
 
 
-def _platform(graph: GraphReader, platform_id: int) -> tuple[PartySummary, str]:
-    platform = graph.party(platform_id)
-    return PartySummary.of(platform), platform.name or platform.key
-
-
 # -- roles ------------------------------------------------------------------------------------
 
 
@@ -91,38 +81,32 @@ def roles(
     """One role per side the party is on at *as_of* (from its first completed transaction,
     or from its activation), each relative to the platform and with its reason."""
     assert party.id is not None
-    connection = graph.connection
-    memberships = load_stages(connection, [party.id], settings.side_names)
+    snap = snapshot(settings, party.id, as_of, graph)
     found = []
     for side in settings.sides:
-        stages = memberships.get((party.id, side.name), [])
-        run = period_at(stages, as_of)
-        if not run or run[-1].status not in ROLE_STAGES:
+        run = snap.run(side.name)
+        if not run:
             continue
-        role = _role(settings, side, party.id, stages, run, as_of, graph)
+        role = _role(settings, side, snap, run)
         if role is not None:
             found.append(role)
     return found
 
 
 def _role(
-    settings: Settings,
-    side: Side,
-    party_id: int,
-    stages: Sequence[Stage],
-    run: Sequence[Stage],
-    as_of: datetime,
-    graph: GraphReader,
+    settings: Settings, side: Side, snap: Snapshot, run: Sequence[Stage]
 ) -> RoleAssignment | None:
-    connection = graph.connection
+    as_of = snap.as_of
+    stages = snap.stages[side.name]
     current = run[-1]
     joined = run[0]
-    summary, platform_name = _platform(graph, current.platform_id)
-    figures = totals(connection, side, party_id, since=joined.start, until=upto(as_of))
-    done = _plural(settings, figures.transactions)
+    summary = snap.platform(current.platform_id)
+    platform_name = summary.name or summary.key
+    transactions, last = snap.joined(side.name)
+    done = _plural(settings, transactions)
     activity = (
-        f"{done} as {side.name} up to {_day(as_of)}, the last on {_day(figures.last)}"
-        if figures.transactions
+        f"{done} as {side.name} up to {_day(as_of)}, the last on {_day(last)}"
+        if transactions
         else f"no completed {settings.transaction.noun} as {side.name} yet"
     )
     evidence = []
@@ -138,7 +122,7 @@ def _role(
         evidence.append(f"relationship #{activated.id}")
         shown = activated
     else:
-        first = first_activity(connection, side.name, party_id, joined.start, upto(as_of))
+        first = snap.first(side.name)
         if first is None:
             return None
         interaction_id, since = first
@@ -169,12 +153,10 @@ def _role(
 # -- support -----------------------------------------------------------------------------------
 
 
-def open_issues(
-    party: Party, side: str, as_of: datetime, graph: GraphReader
-) -> list[dict[str, Any]]:
-    """The support tickets opened from *side* whose latest event leaves them open."""
-    events = graph.interactions(party, type=SUPPORT_TICKET, role=side, before=upto(as_of))
-    latest: dict[str, Any] = {}
+def open_issues(events: Sequence[Ticket]) -> list[dict[str, Any]]:
+    """The support tickets among *events* (one side's, newest first) whose latest event
+    leaves them open."""
+    latest: dict[str, Ticket] = {}
     opened: dict[str, datetime] = {}
     for event in events:  # newest first
         ticket = str(event.payload.get("ticket"))
@@ -237,16 +219,18 @@ def judge(program: Program, trips: int, rated: int, average: float | None) -> di
     }
 
 
-def _progress(
-    settings: Settings, side: Side, party_id: int, as_of: datetime, graph: GraphReader
-) -> list[dict[str, Any]]:
+def _progress(settings: Settings, side: Side, snap: Snapshot) -> list[dict[str, Any]]:
+    """Each of the side's programs in its current period, up to the read's time.
+
+    A program's period contains the read's time, so it ends after it: its window
+    is the snapshot's week or month.
+    """
     out = []
     for program in settings.programs_of(side.name):
-        period = period_of(as_of, program.period, settings.tz)
-        end = min(period.end, upto(as_of))
-        found = period_activity(graph.connection, side, period.start, end, [party_id])
-        trips, rated, average = found.get(party_id, (0, 0, None))
-        out.append({**period.as_dict(), **judge(program, trips, rated, average)})
+        period = snap.period(program.period)
+        window = snap.totals(side.name, WEEK if program.period == "week" else MONTH)
+        judged = judge(program, window.transactions, window.rated, window.average_rating)
+        out.append({**period.as_dict(), **judged})
     return out
 
 
@@ -254,12 +238,18 @@ def _progress(
 
 
 def suggestions(
-    settings: Settings, party: Party, side: Side, as_of: datetime, graph: GraphReader
+    settings: Settings,
+    party: Party,
+    side: Side,
+    as_of: datetime,
+    graph: GraphReader,
+    trips: Sequence[Trip] | None = None,
 ) -> dict[str, Any]:
     """The party's frequent routes on *side* by time of day: the basis for suggestions.
 
     Personalisation is profiling: a party excluded for ``profiling`` (no basis,
-    an objection) gets no suggestions, and the answer says why.
+    an objection) gets no suggestions, and the answer says why. *trips* are the
+    party's completed transactions on *side* up to *as_of* (read here when None).
     """
     assert party.id is not None
     result: dict[str, Any] = {"side": side.name, "routes": [], "withheld": None}
@@ -271,7 +261,8 @@ def suggestions(
         result["withheld"] = excluded[party.id]
         return result
     tz = settings.tz
-    trips = routes(graph.connection, side.name, party.id, upto(as_of))
+    if trips is None:
+        trips = [Trip(*trip) for trip in routes(graph.connection, side.name, party.id, upto(as_of))]
     counts: Counter[tuple[str, str, str]] = Counter()
     hours: dict[tuple[str, str, str], Counter[int]] = {}
     last: dict[tuple[str, str, str], datetime] = {}
@@ -344,36 +335,29 @@ def view_section(
 ) -> Mapping[str, Any] | None:
     """Per side the party is (or was) on: its membership, figures and open issues."""
     assert party.id is not None
-    memberships = load_stages(graph.connection, [party.id], settings.side_names)
+    snap = snapshot(settings, party.id, as_of, graph)
     sides: dict[str, Any] = {}
     for side in settings.sides:
         stages = [
             stage
-            for stage in memberships.get((party.id, side.name), [])
+            for stage in snap.stages.get(side.name, ())
             if stage.start is None or stage.start <= as_of
         ]
         if not stages:
             continue
-        sides[side.name] = _side_view(settings, side, party, stages, as_of, graph)
+        sides[side.name] = _side_view(settings, side, party, stages, snap)
     if not sides:
         return None
     return {"preset": settings.preset, "currency": settings.currency, "sides": sides}
 
 
 def _side_view(
-    settings: Settings,
-    side: Side,
-    party: Party,
-    stages: Sequence[Stage],
-    as_of: datetime,
-    graph: GraphReader,
+    settings: Settings, side: Side, party: Party, stages: Sequence[Stage], snap: Snapshot
 ) -> dict[str, Any]:
-    assert party.id is not None
-    connection = graph.connection
+    as_of = snap.as_of
     current = stage_at(stages, as_of)
-    platform_id = (current or stages[-1]).platform_id
-    summary, _ = _platform(graph, platform_id)
-    figures = totals(connection, side, party.id, until=upto(as_of))
+    summary = snap.platform((current or stages[-1]).platform_id)
+    figures = snap.totals(side.name, LIFETIME)
     section: dict[str, Any] = {
         "label": side.label,
         "position": side.position,
@@ -390,18 +374,19 @@ def _side_view(
     }
     if side.supply:
         section["earnings"] = {}
-        for name in ("week", "month"):
-            period = period_of(as_of, name, settings.tz)
-            window = totals(connection, side, party.id, since=period.start, until=upto(as_of))
-            section["earnings"][name] = {**period.as_dict(), **_report(settings, window)}
+        for name, window in (("week", WEEK), ("month", MONTH)):
+            period = snap.period(name)
+            report = _report(settings, snap.totals(side.name, window))
+            section["earnings"][name] = {**period.as_dict(), **report}
         section["earnings"]["lifetime"] = _report(settings, figures)
     else:
         section["lifetime_value"] = float(figures.gross + figures.tips)
         section["platform_revenue"] = float(figures.fee)
-        section["suggestions"] = suggestions(settings, party, side, as_of, graph)
+        trips = snap.trips(side.name)
+        section["suggestions"] = suggestions(settings, party, side, as_of, snap.graph, trips)
     if settings.programs_of(side.name):
-        section["incentives"] = _progress(settings, side, party.id, as_of, graph)
-    section["open_issues"] = open_issues(party, side.name, as_of, graph)
+        section["incentives"] = _progress(settings, side, snap)
+    section["open_issues"] = open_issues(snap.tickets(side.name))
     return section
 
 
@@ -410,12 +395,12 @@ def metrics(
 ) -> Mapping[str, float | int | str | None] | None:
     """Per side the party is on: named figures, each computed from that side only."""
     assert party.id is not None
-    memberships = load_stages(graph.connection, [party.id], settings.side_names)
+    snap = snapshot(settings, party.id, as_of, graph)
     out: dict[str, float | int | str | None] = {}
     for side in settings.sides:
-        if not memberships.get((party.id, side.name)):
+        if not snap.stages.get(side.name):
             continue
-        figures = totals(graph.connection, side, party.id, until=upto(as_of))
+        figures = snap.totals(side.name, LIFETIME)
         prefix = side.name
         out[f"{prefix}.{settings.transaction.plural}"] = figures.transactions
         out[f"{prefix}.average_rating"] = (
@@ -428,5 +413,5 @@ def metrics(
         else:
             out[f"{prefix}.lifetime_value"] = float(money(figures.gross + figures.tips))
             out[f"{prefix}.platform_revenue"] = float(figures.fee)
-        out[f"{prefix}.open_issues"] = len(open_issues(party, side.name, as_of, graph))
+        out[f"{prefix}.open_issues"] = len(open_issues(snap.tickets(side.name)))
     return out or None

@@ -22,6 +22,7 @@ __all__ = [
     "Period",
     "bounds",
     "bucket",
+    "cents",
     "money",
     "period_label",
     "period_of",
@@ -40,6 +41,27 @@ def money(value: float | Decimal | None) -> Decimal:
     if isinstance(value, float):
         value = Decimal(repr(round(value, 9)))
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def cents(value: float) -> int | None:
+    """:func:`money` of a non-negative float in whole cents, without a Decimal when the
+    value is clearly on one side of a half cent; None for a negative value (whose
+    rounding, down to a negative zero, is :func:`money`'s to do).
+
+    A value more than a millionth of a cent from the half-cent boundary rounds the
+    same way whatever :func:`money`'s float-noise removal does to it (that moves it
+    by less than a billionth), so only the values close to the boundary take the
+    exact path.
+    """
+    if value < 0:
+        return None
+    scaled = value * 100
+    if scaled < 1e9:
+        whole = int(scaled)
+        fraction = scaled - whole
+        if abs(fraction - 0.5) > 1e-6:
+            return whole + 1 if fraction > 0.5 else whole
+    return int(money(value) * 100)
 
 
 def stamp(at: datetime) -> str:
