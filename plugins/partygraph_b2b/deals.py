@@ -9,6 +9,7 @@ any date see the stage and status the deal had then.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -17,11 +18,13 @@ import attrs
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from partygraph import Party, PartyRef, WriteBatch, WriteSession
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import party_table
 from partygraph.times import from_storage, isoformat, parse_time, to_storage
 from partygraph.times import naive_utc as _naive
 from partygraph_b2b import tables
 from partygraph_b2b.settings import Settings
+from partygraph_b2b.statements import Shape, bind_ids, ids_in
 
 __all__ = [
     "DealState",
@@ -275,15 +278,21 @@ def apply_deals(
 # -- reading ---------------------------------------------------------------------------------
 
 
-def deals_as_of(
-    connection: Connection, at: datetime, accounts: Sequence[int] | None = None
-) -> dict[int, list[DealState]]:
-    """Each account's deals as they stood at *at* (deals not yet opened are left out).
+@functools.cache
+def _deals_statement(accounts: Shape) -> Prepared:
+    """Each deal's state at ``:at``, first and first won time (of ``accounts``, or all).
 
-    Three set-based statements for the whole population (or the given accounts):
-    the latest state of each deal at *at*, and each deal's first and first won time.
+    Scoped to accounts, every part reads only their deals' states (the deal
+    state table's unique index leads with the deal id), so a party's read
+    costs the same whatever the number of deals stored.
     """
-    moment = to_storage(at)
+    mine: list[Any] = []
+    if accounts is not None:
+        mine.append(
+            _state.c.deal_id.in_(
+                select(_deal.c.id).where(ids_in(_deal.c.account_id, "accounts", accounts))
+            )
+        )
     ranked = select(
         _state.c.deal_id,
         _state.c.at,
@@ -296,24 +305,17 @@ def deals_as_of(
         func.row_number()
         .over(partition_by=_state.c.deal_id, order_by=(_state.c.at.desc(), _state.c.id.desc()))
         .label("rank"),
-    ).where(_state.c.at <= bindparam("at"))
-    if accounts is not None:
-        ranked = ranked.where(
-            _state.c.deal_id.in_(
-                select(_deal.c.id).where(
-                    _deal.c.account_id.in_(bindparam("accounts", expanding=True))
-                )
-            )
-        )
+    ).where(_state.c.at <= bindparam("at"), *mine)
     latest = ranked.subquery()
     won = (
         select(_state.c.deal_id, func.min(_state.c.at).label("won_at"))
-        .where(_state.c.status == "won", _state.c.at <= bindparam("at"))
+        .where(_state.c.status == "won", _state.c.at <= bindparam("at"), *mine)
         .group_by(_state.c.deal_id)
         .subquery()
     )
     opened = (
         select(_state.c.deal_id, func.min(_state.c.at).label("opened_at"))
+        .where(*mine)
         .group_by(_state.c.deal_id)
         .subquery()
     )
@@ -333,11 +335,21 @@ def deals_as_of(
         )
         .order_by(_deal.c.account_id, latest.c.at, _deal.c.key)
     )
-    params: dict[str, Any] = {"at": moment}
-    if accounts is not None:
-        params["accounts"] = sorted(accounts)
+    return Prepared(query)
+
+
+def deals_as_of(
+    connection: Connection, at: datetime, accounts: Sequence[int] | None = None
+) -> dict[int, list[DealState]]:
+    """Each account's deals as they stood at *at* (deals not yet opened are left out).
+
+    One statement for the whole population (or the given accounts): the latest
+    state of each deal at *at*, and each deal's first and first won time.
+    """
+    params: dict[str, Any] = {"at": to_storage(at)}
+    shape = bind_ids(params, "accounts", sorted(accounts)) if accounts is not None else None
     found: dict[int, list[DealState]] = {}
-    for row in connection.execute(query, params):
+    for row in _deals_statement(shape).rows(connection, params):
         since = from_storage(row.at)
         opened_at = from_storage(row.opened_at)
         assert since is not None
