@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
 from partygraph import GraphReader, Party, PartySummary, RoleAssignment
+from partygraph.storage.prepared import Prepared
 from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings, format_duration
@@ -155,9 +156,9 @@ class _Roles:
         found = self.names.get(party_id)
         return found.label if found is not None else f"#{party_id}"
 
-    def groups(self, statement: Select[Any]) -> list[Any]:
+    def groups(self, statement: Prepared) -> list[Any]:
         """Rows of a cached grouped statement for this party, as of the date, in the window."""
-        return list(self.connection.execute(statement, self.params))
+        return statement.rows(self.connection, self.params)
 
     def evidence(self, claim: _Claim, group: _Group) -> None:
         claim.declared_only = False
@@ -198,8 +199,8 @@ class _Roles:
         self.leads()
 
     def leads(self) -> None:
-        rows = self.connection.execute(
-            statements.handoff_counts(True),
+        rows = statements.handoff_counts(True).rows(
+            self.connection,
             {"party": self.id, "since": self.start, "until": self.at + _MICROSECOND},
         )
         pairs: dict[tuple[int, int], dict[str, Any]] = {}
@@ -263,7 +264,7 @@ class _Roles:
 
     def declarations(self) -> None:
         """``serves`` links valid at the as-of date, both ways, and those serving everyone."""
-        links = list(self.connection.execute(statements.serves_in_force(), self.params))
+        links = statements.serves_in_force().rows(self.connection, self.params)
         self.names.update(
             named(self.connection, [v for row in links for v in (row.source_id, row.target_id)])
         )
@@ -296,7 +297,7 @@ class _Roles:
 
     def person(self) -> None:
         me = self.label(self.id)
-        if not self.connection.execute(statements.person_has_requests(), self.params).scalar():
+        if not self.plugin.person_activity(self.party, self.as_of, self.graph).active:
             self.crm_user(me)  # most people: one index probe, nothing more
             return
         asked = self.groups(statements.person_requests("asked"))
@@ -357,7 +358,7 @@ class _Roles:
         owner_key = self.settings.crm_owner
         if owner_key is None:
             return
-        row = self.connection.execute(statements.usage_of(), self.params).first()
+        row = statements.usage_of().first(self.connection, self.params)
         if row is None or not row.n:
             return
         owner = self.graph.find_party(owner_key)
