@@ -36,6 +36,7 @@ from partygraph.times import isoformat, parse_time, to_storage, utcnow
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
 from partygraph_internal.sql import Named, bind_ids, chunks, load_parties, named
+from partygraph_internal.vocabulary import DEPARTMENT
 
 __all__ = [
     "TOO_FEW",
@@ -105,9 +106,15 @@ _SUMMED = ("requests", "met", "breached", "open", "overdue", "responses", "satis
 
 
 def service_levels(
-    connection: Connection, period: Period, providers: Sequence[int] | None = None
+    connection: Connection,
+    period: Period,
+    providers: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per provider department: volume, SLA attainment, median resolution, satisfaction."""
+    """Per provider department: volume, SLA attainment, median resolution, satisfaction.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`).
+    """
     since, until = period.stored
     params: dict[str, Any] = {"since": since, "until": until}
     shape = bind_ids(params, "providers", sorted(set(providers))) if providers is not None else None
@@ -130,7 +137,9 @@ def service_levels(
         int(row.provider_id): float(row.seconds) for row in median_query.rows(connection, params)
     }
     names = named(
-        connection, [*totals, *(c for found in customers.values() for c in found if c is not None)]
+        connection,
+        [*totals, *(c for found in customers.values() for c in found if c is not None)],
+        known,
     )
     report: list[dict[str, Any]] = []
     for provider, summed in totals.items():
@@ -178,9 +187,15 @@ def service_levels(
 
 
 def handoffs(
-    connection: Connection, period: Period, departments: Sequence[int] | None = None
+    connection: Connection,
+    period: Period,
+    departments: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """Lead hand-offs per (from, to) department pair, with the acceptance rate."""
+    """Lead hand-offs per (from, to) department pair, with the acceptance rate.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`).
+    """
     since, until = period.stored
     pairs: dict[tuple[int | None, int | None], dict[str, int]] = {}
     if departments is not None and len(set(departments)) == 1:
@@ -198,7 +213,7 @@ def handoffs(
             continue
         counts = pairs.setdefault((source, target), {"accepted": 0, "rejected": 0, "pending": 0})
         counts[str(row.outcome)] = counts.get(str(row.outcome), 0) + int(row.n)
-    names = named(connection, [side for pair in pairs for side in pair])
+    names = named(connection, [side for pair in pairs for side in pair], known)
     report: list[dict[str, Any]] = []
     for (source, target), counts in pairs.items():
         decided = counts["accepted"] + counts["rejected"]
@@ -230,8 +245,13 @@ def adoption(
     settings: Settings,
     period: Period,
     departments: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """CRM adoption per department, with the minimum group size applied."""
+    """CRM adoption per department, with the minimum group size applied.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`);
+    the departments given are told from other parties by their names' kind.
+    """
     connection = graph.connection
     since, until = period.stored
     params: dict[str, Any] = {"since": since, "until": until}
@@ -253,9 +273,13 @@ def adoption(
     usage = {
         int(row.department): row for row in query.rows(connection, {**params, **scope, **left_out})
     }
-    listed = statements.departments(shape)
-    ids = [int(row.id) for row in listed.rows(connection, scope)]
-    names = named(connection, ids)
+    if departments is None:
+        listed = statements.departments(shape)
+        ids = [int(row.id) for row in listed.rows(connection, scope)]
+        names = named(connection, ids, known)
+    else:
+        names = named(connection, departments, known)
+        ids = [party for party, found in names.items() if found.kind == DEPARTMENT]
     report = []
     for department_id in ids:
         headcount = headcounts.get(department_id, 0)

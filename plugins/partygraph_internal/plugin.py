@@ -30,6 +30,7 @@ from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
 from partygraph_internal import analytics, statements, tables
 from partygraph_internal import vocabulary as vocab
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
+from partygraph_internal.sql import Named
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
@@ -179,14 +180,23 @@ class InternalPlugin:
             return found
         period = self._window(as_of)
         connection = graph.connection
+        known = self.known_names(graph)
         figures = (
-            analytics.service_levels(connection, period, [department]),
-            analytics.handoffs(connection, period, [department]),
-            analytics.adoption(graph, self.settings, period, [department]),
+            analytics.service_levels(connection, period, [department], known),
+            analytics.handoffs(connection, period, [department], known),
+            analytics.adoption(graph, self.settings, period, [department], known),
         )
         if memo is not None:
             memo[key] = figures
         return figures
+
+    def known_names(self, graph: GraphReader) -> dict[int, Named]:
+        """Names of parties this read already fetched (a fresh dict in a write's reader)."""
+        memo = graph.memo("internal")
+        if memo is None:
+            return {}
+        found: dict[int, Named] = memo.setdefault("names", {})
+        return found
 
     def person_activity(self, party: Party, as_of: datetime, graph: GraphReader) -> Any:
         """A person's request activity (``active``, ``filed``, ``handled``), once per read.

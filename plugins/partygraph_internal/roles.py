@@ -140,7 +140,7 @@ class _Roles:
         self.start = self.at - timedelta(days=window) if window is not None else MIN_TIME
         self.params = {"party": self.id, "at": self.at, "start": self.start}
         self.claims: dict[tuple[str, int | None], _Claim] = {}
-        self.names: dict[int, Named] = {}
+        self.names: dict[int, Named] = plugin.known_names(graph)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -179,7 +179,7 @@ class _Roles:
         for row in self.groups(statements.request_groups("served")):
             if row.cust is not None and int(row.cust) != self.id:
                 served.setdefault(int(row.cust), _Group()).add(row)
-        self.names.update(named(self.connection, [*asked, *served]))
+        named(self.connection, [*asked, *served], self.names)
         for provider, group in asked.items():
             if provider == self.id:
                 continue
@@ -216,7 +216,7 @@ class _Roles:
             found[str(row.outcome)] = found.get(str(row.outcome), 0) + int(row.n)
             found["ids"].add(int(row.latest))
             found["dates"].extend([from_storage(row.first), from_storage(row.last)])
-        self.names.update(named(self.connection, [side for pair in pairs for side in pair]))
+        named(self.connection, [side for pair in pairs for side in pair], self.names)
         for (sender, receiver), found in pairs.items():
             handed = found["accepted"] + found["rejected"] + found["pending"]
             dates = sorted(found["dates"])
@@ -265,8 +265,10 @@ class _Roles:
     def declarations(self) -> None:
         """``serves`` links valid at the as-of date, both ways, and those serving everyone."""
         links = statements.serves_in_force().rows(self.connection, self.params)
-        self.names.update(
-            named(self.connection, [v for row in links for v in (row.source_id, row.target_id)])
+        named(
+            self.connection,
+            [v for row in links for v in (row.source_id, row.target_id)],
+            self.names,
         )
         for row in links:
             source, target_id = int(row.source_id), int(row.target_id)
@@ -316,16 +318,15 @@ class _Roles:
                 by_requester.setdefault(int(row.requester_id), _Group()).add(
                     row, int(row.provider_id)
                 )
-        self.names.update(
-            named(
-                self.connection,
-                [
-                    *by_provider,
-                    *by_assignee,
-                    *by_requester,
-                    *(p for g in [*by_assignee.values(), *by_requester.values()] for p in g.others),
-                ],
-            )
+        named(
+            self.connection,
+            [
+                *by_provider,
+                *by_assignee,
+                *by_requester,
+                *(p for g in [*by_assignee.values(), *by_requester.values()] for p in g.others),
+            ],
+            self.names,
         )
         for provider, group in by_provider.items():
             claim = self.claim(INTERNAL_CUSTOMER, provider)

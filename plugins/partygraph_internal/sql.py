@@ -157,14 +157,25 @@ def _parties(shape: Shape) -> Prepared:
     return Prepared(select(_party).where(ids_in(_party.c.id, "ids", shape)))
 
 
-def named(connection: Connection, ids: Iterable[int | None]) -> dict[int, Named]:
-    """Key, kind and name of these parties, in as few queries as the ids need."""
+def named(
+    connection: Connection, ids: Iterable[int | None], known: dict[int, Named] | None = None
+) -> dict[int, Named]:
+    """Key, kind and name of these parties, in as few queries as the ids need.
+
+    With *known* (names a read already fetched), only the others are queried,
+    and they are added to it.
+    """
     wanted = sorted({int(value) for value in ids if value is not None})
     found: dict[int, Named] = {}
+    if known is not None:
+        found = {party: known[party] for party in wanted if party in known}
+        wanted = [party for party in wanted if party not in found]
     for chunk in chunks(wanted, MAX_BOUND):
         params: dict[str, Any] = {}
         for row in _named(bind_ids(params, "ids", chunk)).rows(connection, params):
             found[int(row.id)] = Named(int(row.id), row.key, row.kind, row.name)
+    if known is not None:
+        known.update(found)
     return found
 
 
