@@ -12,11 +12,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Integer,
     MetaData,
     String,
     Table,
     bindparam,
+    cast,
     event,
     func,
     insert,
@@ -138,3 +140,19 @@ def test_expanding_parameters_take_the_ordinary_path(engine: Engine) -> None:
     )
     with engine.connect() as connection:
         assert [row.name for row in among.rows(connection, {"ids": [1, 3]})] == ["ann", "skipped"]
+
+
+def test_float_results_read_like_sqlalchemy_on_both_backends(engine: Engine) -> None:
+    # PostgreSQL's float conversion depends on the column type the driver reports,
+    # which a statement compiled ahead of time does not know: it takes SQLAlchemy's path.
+    _fill(engine)
+    scores = Prepared(
+        select(sample.c.name, (cast(sample.c.id, Float) / 2).label("half"))
+        .where(sample.c.name != "skipped")
+        .order_by(sample.c.name)
+    )
+    with engine.connect() as connection:
+        found = scores.rows(connection)
+        expected = list(connection.execute(scores.statement))
+    assert [tuple(row) for row in found] == [tuple(row) for row in expected]
+    assert [(row.name, row.half) for row in found] == [("ann", 0.5), ("bob", 1.0)]

@@ -67,10 +67,17 @@ class _Compiled:
         self.processors: list[Processor] | None = None
         self.make: Callable[[Iterable[Any]], Any] | None = None
         if columns:
-            processors = [
-                _processor(column.type._cached_result_processor(dialect, None))
-                for column in columns
-            ]
+            try:
+                processors = [
+                    _processor(column.type._cached_result_processor(dialect, None))
+                    for column in columns
+                ]
+            except (TypeError, exc.SQLAlchemyError):
+                # Some conversions depend on the type the driver reports for the
+                # column (PostgreSQL's numeric and float columns): SQLAlchemy's
+                # ordinary path knows it, so the statement takes that path.
+                self.fast = False
+                processors = []
             self.processors = processors if any(processors) else None
             names = [_field_name(column.keyname, index) for index, column in enumerate(columns)]
             self.make = collections.namedtuple("Row", names, rename=True)._make  # type: ignore[attr-defined]
