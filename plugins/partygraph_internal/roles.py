@@ -302,22 +302,21 @@ class _Roles:
         if not self.plugin.person_activity(self.party, self.as_of, self.graph).active:
             self.crm_user(me)  # most people: one index probe, nothing more
             return
-        asked = self.groups(statements.person_requests("asked"))
-        handled = self.groups(statements.person_requests("handled"))
+        rows = self.groups(statements.person_requests())
         by_provider: dict[int, _Group] = {}
         by_assignee: dict[int, _Group] = {}
-        for row in asked:
+        for row in rows:
+            if row.side != "asked":
+                continue
             by_provider.setdefault(int(row.provider_id), _Group()).add(row)
-            if row.assignee_id is not None and int(row.assignee_id) != self.id:
-                by_assignee.setdefault(int(row.assignee_id), _Group()).add(
-                    row, int(row.provider_id)
-                )
+            if row.other_id is not None and int(row.other_id) != self.id:
+                by_assignee.setdefault(int(row.other_id), _Group()).add(row, int(row.provider_id))
         by_requester: dict[int, _Group] = {}
-        for row in handled:
-            if row.requester_id is not None and int(row.requester_id) != self.id:
-                by_requester.setdefault(int(row.requester_id), _Group()).add(
-                    row, int(row.provider_id)
-                )
+        for row in rows:
+            if row.side != "handled":
+                continue
+            if row.other_id is not None and int(row.other_id) != self.id:
+                by_requester.setdefault(int(row.other_id), _Group()).add(row, int(row.provider_id))
         named(
             self.connection,
             [

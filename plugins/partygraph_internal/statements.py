@@ -25,9 +25,11 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
+    union_all,
 )
 
 from partygraph.storage.prepared import Prepared
@@ -129,12 +131,17 @@ def person_activity() -> Prepared:
 
 
 def _grouped(
-    source: Any, where: list[ColumnElement[bool]], keys: Mapping[str, ColumnElement[Any]]
+    source: Any,
+    where: list[ColumnElement[bool]],
+    keys: Mapping[str, ColumnElement[Any]],
+    side: str | None = None,
 ) -> Select[Any]:
     at, start = _time("at"), _time("start")
     flags = judgement(at)
+    tag = [literal(side).label("side")] if side is not None else []
     return (
         select(
+            *tag,
             *(expression.label(name) for name, expression in keys.items()),
             _r.c.category,
             func.count().label("n"),
@@ -153,17 +160,27 @@ def _grouped(
 
 
 @functools.cache
-def person_requests(side: str) -> Prepared:
-    """A person's requests in the window, grouped (params party, at, start).
+def person_requests() -> Prepared:
+    """A person's requests in the window, grouped, both ways (params party, at, start).
 
-    ``asked``: by provider and assignee; ``handled``: by requester and provider.
+    ``side`` ``asked`` (they requested): by provider and assignee (``other_id``);
+    ``handled`` (they were assigned): by requester (``other_id``) and provider.
+    One statement for both: they are read together.
     """
     party = _id("party")
-    if side == "asked":
-        keys = {"provider_id": _r.c.provider_id, "assignee_id": _r.c.assignee_id}
-        return Prepared(_grouped(_r, [_r.c.requester_id == party], keys))
-    keys = {"requester_id": _r.c.requester_id, "provider_id": _r.c.provider_id}
-    return Prepared(_grouped(_r, [_r.c.assignee_id == party], keys))
+    asked = _grouped(
+        _r,
+        [_r.c.requester_id == party],
+        {"provider_id": _r.c.provider_id, "other_id": _r.c.assignee_id},
+        "asked",
+    )
+    handled = _grouped(
+        _r,
+        [_r.c.assignee_id == party],
+        {"provider_id": _r.c.provider_id, "other_id": _r.c.requester_id},
+        "handled",
+    )
+    return Prepared(union_all(asked, handled))
 
 
 @functools.cache
