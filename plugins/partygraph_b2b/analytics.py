@@ -44,9 +44,9 @@ from sqlalchemy import (
     select,
 )
 
-from partygraph import GraphReader, Party
+from partygraph import GraphReader, Party, RelationshipView
 from partygraph.storage.tables import participant_table, party_table, relationship_table
-from partygraph.times import from_storage, isoformat, to_storage
+from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
 from partygraph_b2b import statements
 from partygraph_b2b.deals import DealState, deals_as_of
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS, Settings, Track
@@ -64,6 +64,7 @@ __all__ = [
     "excluded",
     "last_engaged",
     "load",
+    "stakes_from_views",
 ]
 
 _rel = relationship_table
@@ -592,6 +593,7 @@ def load(
     with_touches: bool = False,
     detail: bool = True,
     gated: bool = True,
+    stakes: Sequence[Stake] | None = None,
 ) -> Snapshot:
     """Read a scope at *at*: everyone (no arguments), some accounts, or some persons.
 
@@ -602,7 +604,9 @@ def load(
     and scores of a population), the dates and tracks of committee roles,
     jobs and e-mail addresses are not read. *gated* says whether an enabled
     plugin answers ``partygraph_permitted``; if none does, nobody is excluded
-    and people's attributes are not read.
+    and people's attributes are not read. *stakes*: the current committee roles
+    of the *persons*, when the caller already holds them (see
+    :func:`stakes_from_views`); they are then not read again.
     """
     connection = graph.connection
     moment = to_storage(at)
@@ -635,7 +639,12 @@ def load(
     links: dict[tuple[int, int], list[Stake]] = {}
     by_account: dict[int, list[int]] = {}
     by_person: dict[int, list[int]] = {}
-    for row in statements.stakes(*scoped, detail).rows(connection, params):
+    rows: Sequence[Any] = (
+        stakes
+        if stakes is not None
+        else statements.stakes(*scoped, detail).rows(connection, params)
+    )
+    for row in rows:
         pair = (row[1], row[2])
         found = roles.get(pair)
         if found is None:
@@ -765,6 +774,33 @@ def load(
         counted = sorted({row[1] for row in engaged_rows if row[2] or row[4]})
         snapshot.excluded = excluded(graph, snapshot, counted, settings.analytics_purpose)
     return snapshot
+
+
+def stakes_from_views(person_id: int, views: Iterable[RelationshipView]) -> list[Stake]:
+    """The current committee roles among a person's ``stakeholder_of`` links, as stakes.
+
+    The views are the person's links as ``graph.relationships`` shows them
+    (times aware, an unknown start as None); stakes keep times as stored.
+    """
+    found = []
+    for view in views:
+        rel = view.relationship
+        if not view.current or rel.type != "stakeholder_of" or rel.source != person_id:
+            continue
+        assert rel.id is not None
+        track = rel.attributes.get("track")
+        found.append(
+            Stake(
+                rel.id,
+                int(rel.target),
+                person_id,
+                rel.role or "",
+                to_storage(rel.valid_from) if rel.valid_from is not None else MIN_TIME,
+                to_storage(rel.valid_to) if rel.valid_to is not None else None,
+                str(track) if track is not None else None,
+            )
+        )
+    return found
 
 
 def _empty_snapshot(settings: Settings, at: datetime, since: datetime) -> Snapshot:

@@ -21,6 +21,7 @@ from partygraph import (
     PartyRef,
     RecordType,
     RelationshipType,
+    RelationshipView,
     RoleAssignment,
     ValidationError,
     WriteBatch,
@@ -219,7 +220,7 @@ class B2BPlugin:
 
     def _party_snapshot(self, party: Party, as_of: datetime, graph: GraphReader) -> Snapshot | None:
         """The party's snapshot, read once per reader for its roles, metrics and section."""
-        from partygraph_b2b.analytics import load
+        from partygraph_b2b.analytics import load, stakes_from_views
 
         assert party.id is not None
         if party.kind not in ("organization", "person"):
@@ -232,6 +233,14 @@ class B2BPlugin:
         if party.kind == "organization":
             snapshot = load(graph, self.settings, as_of, accounts=[party.id], gated=self._gated)
         else:
+            # A read-only reader fetches the party's relationships once for every
+            # plugin: the person's committee roles come from there (most people sit
+            # on no committee and cost nothing more).
+            held = (
+                stakes_from_views(party.id, self.stake_views(party, as_of, graph))
+                if memo is not None
+                else None
+            )
             snapshot = load(
                 graph,
                 self.settings,
@@ -239,10 +248,27 @@ class B2BPlugin:
                 persons=[party.id],
                 with_touches=True,
                 gated=self._gated,
+                stakes=held,
             )
         if memo is not None:
             memo[key] = snapshot
         return snapshot
+
+    def stake_views(
+        self, party: Party, as_of: datetime, graph: GraphReader
+    ) -> list[RelationshipView]:
+        """The person's ``stakeholder_of`` links, ended ones included, once per read."""
+        memo = graph.memo("b2b")
+        key = ("stakes", party.id, as_of)
+        if memo is not None and key in memo:
+            found: list[RelationshipView] = memo[key]
+            return found
+        views = graph.relationships(
+            party, type="stakeholder_of", direction="outgoing", as_of=as_of, history=True
+        )
+        if memo is not None:
+            memo[key] = views
+        return views
 
     @hookimpl
     def partygraph_roles(
@@ -280,7 +306,7 @@ class B2BPlugin:
             return None
         if party.kind == "organization":
             return roles.account_section(snapshot, party, graph)
-        return roles.person_section(snapshot, party, graph)
+        return roles.person_section(snapshot, party, self.stake_views(party, as_of, graph))
 
     @hookimpl
     def partygraph_metrics(

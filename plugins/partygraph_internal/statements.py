@@ -138,7 +138,7 @@ def _grouped(
 ) -> Select[Any]:
     at, start = _time("at"), _time("start")
     flags = judgement(at)
-    tag = [literal(side).label("side")] if side is not None else []
+    tag: list[Any] = [literal(side).label("side")] if side is not None else []
     return (
         select(
             *tag,

@@ -18,6 +18,7 @@ from test_b2b_analytics import AS_OF, GROUP, SETTINGS
 from partygraph import Toolkit
 from partygraph.times import parse_time
 from partygraph_b2b import statements
+from partygraph_b2b.analytics import load, stakes_from_views
 from partygraph_b2b.deals import deals_as_of
 
 DEALS = [
@@ -93,3 +94,35 @@ def test_a_read_after_a_write_sees_the_write(group: Toolkit) -> None:
     after = group.metrics("sub-b", as_of=AS_OF)["b2b"]
     assert after["engagement_score"] > before["engagement_score"]
     assert after["open_pipeline"] == before["open_pipeline"] + 20
+
+
+def test_a_person_stakes_from_the_reader_relationships_match_the_stakes_read(
+    group: Toolkit,
+) -> None:
+    group.write(
+        [
+            {"party": {"key": "eve", "kind": "person", "name": "Eve"}},
+            {"party": {"key": "ned", "kind": "person", "name": "Ned"}},
+            {"relationship": {"type": "stakeholder_of", "source": "eve", "target": "sub-a",
+                              "role": "influencer", "valid_from": "2025-01-01",
+                              "valid_to": "2026-03-01"}},
+            {"relationship": {"type": "stakeholder_of", "source": "eve", "target": "sub-b",
+                              "role": "champion", "valid_from": "2026-09-01"}},
+            {"relationship": {"type": "stakeholder_of", "source": "ned", "target": "sub-b",
+                              "role": "champion", "attributes": {"track": "security_integration"}}},
+        ]
+    )  # fmt: skip
+    plugin = group.plugin("b2b")
+    with group.reader(AS_OF) as graph:
+        for key in ("pia", "sam", "eve", "ned"):
+            person = graph.party(key)
+            assert person.id is not None
+            views = graph.relationships(
+                person, type="stakeholder_of", direction="outgoing", history=True
+            )
+            held = stakes_from_views(person.id, views)
+            common = {"persons": [person.id], "with_touches": True}
+            read = load(graph, plugin.settings, graph.as_of, **common)
+            given = load(graph, plugin.settings, graph.as_of, stakes=held, **common)
+            assert given == read
+            assert bool(read.roles) == (key != "eve")
