@@ -61,10 +61,12 @@ __all__ = [
     "Snapshot",
     "Stake",
     "Touch",
+    "account_status",
     "excluded",
     "last_engaged",
     "load",
     "stakes_from_views",
+    "status_rows",
 ]
 
 _rel = relationship_table
@@ -594,6 +596,7 @@ def load(
     detail: bool = True,
     gated: bool = True,
     stakes: Sequence[Stake] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> Snapshot:
     """Read a scope at *at*: everyone (no arguments), some accounts, or some persons.
 
@@ -606,7 +609,9 @@ def load(
     plugin answers ``partygraph_permitted``; if none does, nobody is excluded
     and people's attributes are not read. *stakes*: the current committee roles
     of the *persons*, when the caller already holds them (see
-    :func:`stakes_from_views`); they are then not read again.
+    :func:`stakes_from_views`); they are then not read again. *memo*: the
+    reader's memo, where the deals and contracts of a scope are kept for the
+    read (an account's roles need only those, see :func:`account_status`).
     """
     connection = graph.connection
     moment = to_storage(at)
@@ -717,20 +722,7 @@ def load(
             for edge in statements.hierarchy("up", shape).rows(connection, start):
                 parent[int(edge.child)] = int(edge.parent)
 
-    deals = deals_as_of(connection, at, account_ids)
-    contracts: dict[int, list[tuple[int, datetime]]] = {}
-    signed_params: dict[str, Any] = {"at": moment}
-    signed_by = (
-        statements.bind_ids(signed_params, "accounts", account_ids)
-        if account_ids is not None
-        else None
-    )
-    for signed in statements.contracts(signed_by).rows(connection, signed_params):
-        occurred = from_storage(signed.occurred_at)
-        assert occurred is not None
-        contracts.setdefault(int(signed.party_id), []).append(
-            (int(signed.interaction_id), occurred)
-        )
+    deals, contracts = status_rows(connection, at, account_ids, memo)
 
     targets = _targets(connection, settings)
     if not population:
@@ -774,6 +766,66 @@ def load(
         counted = sorted({row[1] for row in engaged_rows if row[2] or row[4]})
         snapshot.excluded = excluded(graph, snapshot, counted, settings.analytics_purpose)
     return snapshot
+
+
+def status_rows(
+    connection: Connection,
+    at: datetime,
+    accounts: list[int] | None,
+    memo: dict[Any, Any] | None = None,
+) -> tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]:
+    """The deals as of *at* and the contracts signed before it, of *accounts* (or all).
+
+    What an account's status rests on; kept in *memo* (a reader's) for the read.
+    """
+    key = ("status", tuple(accounts) if accounts is not None else None, at)
+    if memo is not None and key in memo:
+        found: tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]
+        found = memo[key]
+        return found
+    deals = deals_as_of(connection, at, accounts)
+    contracts: dict[int, list[tuple[int, datetime]]] = {}
+    params: dict[str, Any] = {"at": to_storage(at)}
+    shape = statements.bind_ids(params, "accounts", accounts) if accounts is not None else None
+    for signed in statements.contracts(shape).rows(connection, params):
+        occurred = from_storage(signed.occurred_at)
+        assert occurred is not None
+        contracts.setdefault(int(signed.party_id), []).append(
+            (int(signed.interaction_id), occurred)
+        )
+    if memo is not None:
+        memo[key] = (deals, contracts)
+    return deals, contracts
+
+
+def account_status(
+    graph: GraphReader, settings: Settings, at: datetime, account: Party
+) -> Snapshot:
+    """A snapshot of one account holding only what its status needs: deals, contracts.
+
+    An account's roles are its status; they need neither its committee nor its
+    engagement (read with :func:`load` for its figures and view section).
+    """
+    assert account.id is not None
+    memo = graph.memo("b2b")
+    deals, contracts = status_rows(graph.connection, at, [account.id], memo)
+    targets = {t for t in _targets(graph.connection, settings) if t == account.id}
+    return Snapshot(
+        settings=settings,
+        at=at,
+        since=at - timedelta(days=settings.engagement_window_days),
+        roles={},
+        links={},
+        engagement={},
+        jobs={},
+        parent={},
+        deals=deals,
+        contracts=contracts,
+        parties={account.id: Named(account.id, account.key, account.kind, account.name)},
+        emails={},
+        attributes={},
+        targets=targets,
+    )
 
 
 def stakes_from_views(person_id: int, views: Iterable[RelationshipView]) -> list[Stake]:

@@ -231,7 +231,9 @@ class B2BPlugin:
             found: Snapshot = memo[key]
             return found
         if party.kind == "organization":
-            snapshot = load(graph, self.settings, as_of, accounts=[party.id], gated=self._gated)
+            snapshot = load(
+                graph, self.settings, as_of, accounts=[party.id], gated=self._gated, memo=memo
+            )
         else:
             # A read-only reader fetches the party's relationships once for every
             # plugin: the person's committee roles come from there (most people sit
@@ -276,11 +278,19 @@ class B2BPlugin:
     ) -> Iterable[RoleAssignment] | None:
         from partygraph_b2b import roles
 
+        if party.kind == "organization":
+            # An account's roles are its status: its deals and contracts, nothing more.
+            from partygraph_b2b.analytics import account_status
+
+            memo = graph.memo("b2b")
+            full = memo.get(("snapshot", party.id, as_of)) if memo is not None else None
+            status = (
+                full if full is not None else account_status(graph, self.settings, as_of, party)
+            )
+            return roles.account_roles(status, party)
         snapshot = self._party_snapshot(party, as_of, graph)
         if snapshot is None:
             return None
-        if party.kind == "organization":
-            return roles.account_roles(snapshot, party)
         return roles.person_roles(snapshot, party)
 
     @hookimpl

@@ -126,3 +126,20 @@ def test_a_person_stakes_from_the_reader_relationships_match_the_stakes_read(
             given = load(graph, plugin.settings, graph.as_of, stakes=held, **common)
             assert given == read
             assert bool(read.roles) == (key != "eve")
+
+
+def test_an_account_roles_alone_are_those_of_its_view(group: Toolkit) -> None:
+    group.write(
+        [
+            {"party": {"key": "solo", "kind": "organization", "name": "Solo"}},
+            {"deal": {"key": "s1", "account": "solo", "amount": 9, "at": "2026-02-01"}},
+            touch(
+                "contract_signed", "2026-03-01T10:00:00Z", "pia", role="signatory", account="sub-b"
+            ),
+        ]
+    )
+    for key in ("group", "sub-a", "sub-b", "solo"):
+        alone = [role for role in group.roles(key, AS_OF) if role.plugin == "b2b"]
+        viewed = [role for role in group.view(key, AS_OF).roles if role.plugin == "b2b"]
+        assert alone == viewed
+        assert bool(alone) == (key != "group")
