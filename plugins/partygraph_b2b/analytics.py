@@ -48,7 +48,7 @@ from partygraph import GraphReader, Party, RelationshipView
 from partygraph.storage.tables import participant_table, party_table, relationship_table
 from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
 from partygraph_b2b import statements
-from partygraph_b2b.deals import DealState, deals_as_of
+from partygraph_b2b.deals import DealState, deals_as_of, status_as_of
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS, Settings, Track
 
 __all__ = [
@@ -783,11 +783,15 @@ def status_rows(
         found: tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]
         found = memo[key]
         return found
-    deals = deals_as_of(connection, at, accounts)
-    contracts: dict[int, list[tuple[int, datetime]]] = {}
+    if accounts is not None:
+        deals, contracts = status_as_of(connection, at, accounts)
+        if memo is not None:
+            memo[key] = (deals, contracts)
+        return deals, contracts
+    deals = deals_as_of(connection, at)
+    contracts = {}
     params: dict[str, Any] = {"at": to_storage(at)}
-    shape = statements.bind_ids(params, "accounts", accounts) if accounts is not None else None
-    for signed in statements.contracts(shape).rows(connection, params):
+    for signed in statements.contracts(None).rows(connection, params):
         occurred = from_storage(signed.occurred_at)
         assert occurred is not None
         contracts.setdefault(int(signed.party_id), []).append(

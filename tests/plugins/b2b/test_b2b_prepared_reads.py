@@ -18,8 +18,8 @@ from test_b2b_analytics import AS_OF, GROUP, SETTINGS
 from partygraph import Toolkit
 from partygraph.times import parse_time
 from partygraph_b2b import statements
-from partygraph_b2b.analytics import load, stakes_from_views
-from partygraph_b2b.deals import deals_as_of
+from partygraph_b2b.analytics import load, stakes_from_views, status_rows
+from partygraph_b2b.deals import deals_as_of, status_as_of
 
 DEALS = [
     {"deal": {"key": "a1", "account": "sub-a", "amount": 100, "at": "2026-01-01"}},
@@ -143,3 +143,28 @@ def test_an_account_roles_alone_are_those_of_its_view(group: Toolkit) -> None:
         viewed = [role for role in group.view(key, AS_OF).roles if role.plugin == "b2b"]
         assert alone == viewed
         assert bool(alone) == (key != "group")
+
+
+def test_an_account_status_rows_in_one_statement_match_everyone(group: Toolkit) -> None:
+    group.write(
+        [
+            touch("contract_signed", "2026-03-01T10:00:00Z", "pia", role="signatory",
+                  account="sub-b"),
+            touch("contract_signed", "2026-03-01T10:00:00Z", "sam", role="signatory",
+                  account="sub-b"),
+            touch("contract_signed", "2026-02-01T10:00:00Z", "sam", role="signatory",
+                  account="sub-a"),
+            touch("contract_signed", "2026-07-01T10:00:00Z", "sam", role="signatory",
+                  account="sub-a"),
+        ]
+    )  # fmt: skip
+    at = parse_time(AS_OF, "at")
+    with group.reader(AS_OF) as graph:
+        deals, contracts = status_rows(graph.connection, at, None)
+        ids = [graph.party(key).id or 0 for key in ("sub-a", "sub-b", "group")]
+        mine = status_as_of(graph.connection, at, ids)
+    assert mine == (
+        {a: deals[a] for a in ids if a in deals},
+        {a: contracts[a] for a in ids if a in contracts},
+    )
+    assert [len(mine[1][a]) for a in ids[:2]] == [1, 2]
