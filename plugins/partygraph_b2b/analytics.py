@@ -30,32 +30,26 @@ only of the accounts and of the people who engaged.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import attrs
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    Float,
     Select,
-    and_,
     bindparam,
-    case,
-    func,
     literal,
     or_,
     select,
 )
 
-from partygraph import GraphReader, Party
+from partygraph import GraphReader, Party, RelationshipView
 from partygraph.storage.tables import participant_table, party_table, relationship_table
-from partygraph.times import from_storage, isoformat, to_storage
-from partygraph_b2b.deals import DealState, deals_as_of
+from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
+from partygraph_b2b import statements
+from partygraph_b2b.deals import DealState, deals_as_of, status_as_of
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS, Settings, Track
-from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [
     "AccountStatus",
@@ -67,9 +61,12 @@ __all__ = [
     "Snapshot",
     "Stake",
     "Touch",
+    "account_status",
     "excluded",
     "last_engaged",
     "load",
+    "stakes_from_views",
+    "status_rows",
 ]
 
 _rel = relationship_table
@@ -166,88 +163,6 @@ class AccountStatus:
 # -- statements -------------------------------------------------------------------------------
 
 
-def _current() -> ColumnElement[bool]:
-    """The relationship holds at ``:at`` (valid_to is exclusive)."""
-    return and_(
-        _rel.c.valid_from <= bindparam("at"),
-        or_(_rel.c.valid_to.is_(None), _rel.c.valid_to > bindparam("at")),
-    )
-
-
-def _in(column: Any, name: str) -> ColumnElement[bool]:
-    result: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
-    return result
-
-
-@functools.cache
-def _stakes_statement(accounts: bool, persons: bool, detail: bool) -> Select[Any]:
-    columns: list[Any] = [_rel.c.id, _rel.c.target_id, _rel.c.source_id, _rel.c.role]
-    if detail:
-        columns += [
-            _rel.c.valid_from,
-            _rel.c.valid_to,
-            _rel.c.attributes["track"].as_string().label("track"),
-        ]
-    query = select(*columns).where(_rel.c.type == "stakeholder_of", _current())
-    if accounts:
-        query = query.where(_in(_rel.c.target_id, "accounts"))
-    if persons:
-        query = query.where(_in(_rel.c.source_id, "persons"))
-    return query
-
-
-def _touched(accounts: bool, persons: bool, bound: Mapping[str, Any] | None = None) -> Any:
-    """(account, stakeholder, interaction) rows within ``[:horizon, :at)``, deduplicated.
-
-    An interaction that names accounts (participants in role ``account``) counts
-    for those only: the left join finds them with the participant table's
-    primary key (interaction id first). With *bound* (``at``, ``horizon``,
-    ``types``), the values travel with the statement as unique parameters, so
-    it can be embedded in a larger one (a segment).
-    """
-
-    def value(name: str, expanding: bool = False) -> Any:
-        if bound is None:
-            return bindparam(name, expanding=expanding)
-        return bindparam(name, bound[name], unique=True, expanding=expanding)
-
-    at = value("at")
-    stake = _rel.alias("stake")
-    part = _part.alias("touch")
-    named = _part.alias("named")
-    conditions = [
-        stake.c.type == "stakeholder_of",
-        stake.c.valid_from <= at,
-        or_(stake.c.valid_to.is_(None), stake.c.valid_to > at),
-        part.c.type.in_(value("types", expanding=True)),
-        part.c.role != ACCOUNT_ROLE,
-        part.c.occurred_at >= value("horizon"),
-        part.c.occurred_at < at,
-        or_(named.c.party_id.is_(None), named.c.party_id == stake.c.target_id),
-    ]
-    if accounts:
-        conditions.append(_in(stake.c.target_id, "accounts"))
-    if persons:
-        conditions.append(_in(stake.c.source_id, "persons"))
-    joined = stake.join(part, part.c.party_id == stake.c.source_id).outerjoin(
-        named,
-        and_(named.c.interaction_id == part.c.interaction_id, named.c.role == ACCOUNT_ROLE),
-    )
-    return (
-        select(
-            stake.c.target_id.label("account_id"),
-            stake.c.source_id.label("person_id"),
-            part.c.interaction_id,
-            part.c.type,
-            part.c.occurred_at,
-        )
-        .select_from(joined)
-        .where(*conditions)
-        .distinct()
-        .subquery("touched")
-    )
-
-
 def _window(settings: Settings, at: datetime) -> tuple[datetime, datetime]:
     """(start of the engagement window, start of the longest recency step) before *at*."""
     since = at - timedelta(days=settings.engagement_window_days)
@@ -263,8 +178,8 @@ def engaged_pairs(settings: Settings, at: datetime) -> Select[Any]:
     """
     since, _ = _window(settings, at)
     bound = {"at": at, "horizon": since, "types": list(settings.engagement_types)}
-    touched = _touched(False, False, bound)
-    return select(touched.c.account_id, touched.c.person_id).distinct()
+    found = statements.touched(None, None, bound)
+    return select(found.c.account_id, found.c.person_id).distinct()
 
 
 def engagement_rows(settings: Settings, at: datetime) -> Select[Any]:
@@ -273,68 +188,14 @@ def engagement_rows(settings: Settings, at: datetime) -> Select[Any]:
     The statement the snapshot reads, with *at* (naive UTC) bound into it.
     """
     since, horizon = _window(settings, at)
-    bound = {"at": at, "horizon": horizon, "types": list(settings.engagement_types)}
-    return _engagement_statement(settings, since, at, False, False, bound)
-
-
-def _engagement_statement(
-    settings: Settings,
-    since: datetime,
-    at: datetime,
-    accounts: bool,
-    persons: bool,
-    bound: Mapping[str, Any] | None = None,
-) -> Select[Any]:
-    touched = _touched(accounts, persons, bound)
-    type_weight = case(
-        {name: literal(settings.type_weight(name), Float()) for name in settings.engagement_types},
-        value=touched.c.type,
-        else_=literal(1.0, Float()),
-    )
-    recency = case(
-        *[
-            (touched.c.occurred_at >= at - timedelta(days=days), literal(weight, Float()))
-            for days, weight in settings.recency
-        ],
-        else_=literal(0.0, Float()),
-    )
-    in_window = touched.c.occurred_at >= since
-    return select(
-        touched.c.account_id,
-        touched.c.person_id,
-        func.count(case((in_window, touched.c.interaction_id))).label("interactions"),
-        func.max(case((in_window, touched.c.occurred_at))).label("last"),
-        func.sum(type_weight * recency).label("raw_score"),
-    ).group_by(touched.c.account_id, touched.c.person_id)
-
-
-@functools.cache
-def _hierarchy_statement(direction: str) -> Select[Any]:
-    """Current subsidiary_of edges reachable up (ancestors) or down from ``:start``."""
-    child, parent = _rel.c.source_id, _rel.c.target_id
-    anchor = child if direction == "up" else parent
-    base = (
-        select(child.label("child"), parent.label("parent"))
-        .where(_rel.c.type == "subsidiary_of", _current(), _in(anchor, "start"))
-        .cte(f"hierarchy_{direction}", recursive=True)
-    )
-    step = _rel.alias("step")
-    known = base.alias(f"known_{direction}")
-    follow = (
-        step.c.source_id == known.c.parent
-        if direction == "up"
-        else step.c.target_id == known.c.child
-    )
-    step_current = and_(
-        step.c.valid_from <= bindparam("at"),
-        or_(step.c.valid_to.is_(None), step.c.valid_to > bindparam("at")),
-    )
-    tree = base.union(
-        select(step.c.source_id, step.c.target_id).where(
-            step.c.type == "subsidiary_of", step_current, follow
-        )
-    )
-    return select(tree.c.child, tree.c.parent)
+    bound = {
+        "at": at,
+        "horizon": horizon,
+        "since": since,
+        "types": list(settings.engagement_types),
+        "cutoffs": statements.recency_cutoffs(settings, at),
+    }
+    return statements.engagement_statement(settings, None, None, bound)
 
 
 # -- the snapshot -------------------------------------------------------------------------------
@@ -734,6 +595,8 @@ def load(
     with_touches: bool = False,
     detail: bool = True,
     gated: bool = True,
+    stakes: Sequence[Stake] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> Snapshot:
     """Read a scope at *at*: everyone (no arguments), some accounts, or some persons.
 
@@ -744,7 +607,11 @@ def load(
     and scores of a population), the dates and tracks of committee roles,
     jobs and e-mail addresses are not read. *gated* says whether an enabled
     plugin answers ``partygraph_permitted``; if none does, nobody is excluded
-    and people's attributes are not read.
+    and people's attributes are not read. *stakes*: the current committee roles
+    of the *persons*, when the caller already holds them (see
+    :func:`stakes_from_views`); they are then not read again. *memo*: the
+    reader's memo, where the deals and contracts of a scope are kept for the
+    read (an account's roles need only those, see :func:`account_status`).
     """
     connection = graph.connection
     moment = to_storage(at)
@@ -757,29 +624,31 @@ def load(
     parent: dict[int, int] = {}
     if population:
         query = select(_rel.c.source_id, _rel.c.target_id).where(
-            _rel.c.type == "subsidiary_of", _current()
+            _rel.c.type == "subsidiary_of", statements.current()
         )
         for row in connection.execute(query, {"at": moment}):
             parent[int(row.source_id)] = int(row.target_id)
     elif account_ids is not None and with_descendants:
-        for row in connection.execute(
-            _hierarchy_statement("down"), {"at": moment, "start": account_ids}
-        ):
+        start: dict[str, Any] = {"at": moment}
+        shape = statements.bind_ids(start, "start", account_ids)
+        for row in statements.hierarchy("down", shape).rows(connection, start):
             parent[int(row.child)] = int(row.parent)
         account_ids = sorted({*account_ids, *parent})
 
     params: dict[str, Any] = {"at": moment}
-    if account_ids is not None:
-        params["accounts"] = account_ids
-    if person_ids is not None:
-        params["persons"] = person_ids
-    scoped = (account_ids is not None, person_ids is not None)
-    statement = _stakes_statement(*scoped, detail)
+    scoped: tuple[statements.Shape, statements.Shape] = (
+        statements.bind_ids(params, "accounts", account_ids) if account_ids is not None else None,
+        statements.bind_ids(params, "persons", person_ids) if person_ids is not None else None,
+    )
     roles: dict[tuple[int, int], list[str]] = {}
     links: dict[tuple[int, int], list[Stake]] = {}
     by_account: dict[int, list[int]] = {}
     by_person: dict[int, list[int]] = {}
-    rows: list[Any] = list(connection.execute(statement, params).all())
+    rows: Sequence[Any] = (
+        stakes
+        if stakes is not None
+        else statements.stakes(*scoped, detail).rows(connection, params)
+    )
     for row in rows:
         pair = (row[1], row[2])
         found = roles.get(pair)
@@ -800,23 +669,27 @@ def load(
             # graph (buyers, riders ...) are in this case on every read of them.
             return _empty_snapshot(settings, at, from_storage(since) or at)
 
-    engagement_params = {
+    kinds = settings.engagement_types
+    engagement_params: dict[str, Any] = {
         **params,
-        "types": list(settings.engagement_types),
+        "types": list(kinds),
         "horizon": horizon,
+        "since": since,
+        **{f"etype_{index}": name for index, name in enumerate(kinds)},
+        **{
+            f"cut_{index}": cutoff
+            for index, cutoff in enumerate(statements.recency_cutoffs(settings, moment))
+        },
     }
     engagement: dict[tuple[int, int], Engagement] = {}
-    statement = _engagement_statement(settings, since, moment, *scoped)
     # Result rows have the shape of Engagement: keep them as they are.
-    engaged_rows: list[Any] = list(connection.execute(statement, engagement_params).all())
+    engaged_rows = statements.engagement(settings, *scoped).rows(connection, engagement_params)
     for row in engaged_rows:
         engagement[(row[0], row[1])] = row
     touches: list[Touch] = []
     if with_touches and not population:
-        touched = _touched(*scoped)
-        for row in connection.execute(
-            select(touched).where(touched.c.occurred_at >= since), engagement_params
-        ):
+        evidence = statements.touches(*scoped, len(kinds))
+        for row in evidence.rows(connection, engagement_params):
             occurred = from_storage(row.occurred_at)
             assert occurred is not None
             touches.append(
@@ -831,55 +704,25 @@ def load(
 
     people = sorted({person for _, person in roles})
     jobs: dict[int, list[Job]] = {}
-    job_query = select(
-        _rel.c.id,
-        _rel.c.source_id,
-        _rel.c.target_id,
-        _rel.c.attributes["title"].as_string().label("title"),
-        _rel.c.attributes["department"].as_string().label("department"),
-    ).where(_rel.c.type == "works_at", _current())
-    job_params: dict[str, Any] = {"at": moment}
-    if not population:
-        job_query = job_query.where(_in(_rel.c.source_id, "persons"))
-        job_params["persons"] = people
-    if detail:
-        job_query = job_query.order_by(_rel.c.valid_from, _rel.c.id)
-        for job in connection.execute(job_query, job_params).all():
+    if detail and (population or people):
+        job_params: dict[str, Any] = {"at": moment}
+        held_by = None if population else statements.bind_ids(job_params, "persons", people)
+        for job in statements.jobs(held_by).rows(connection, job_params):
             held = Job._make(job)
             jobs.setdefault(held.person_id, []).append(held)
 
     if not population:
         # Ancestors of the accounts and of the employers: roll-ups and "is an outsider".
-        start = sorted(
+        tops = sorted(
             {*(account_ids or ()), *(j.organization_id for js in jobs.values() for j in js)}
         )
-        if start:
-            for edge in connection.execute(
-                _hierarchy_statement("up"), {"at": moment, "start": start}
-            ):
+        if tops:
+            start = {"at": moment}
+            shape = statements.bind_ids(start, "start", tops)
+            for edge in statements.hierarchy("up", shape).rows(connection, start):
                 parent[int(edge.child)] = int(edge.parent)
 
-    deals = deals_as_of(connection, at, account_ids)
-    contracts: dict[int, list[tuple[int, datetime]]] = {}
-    contract_query = (
-        select(_part.c.party_id, _part.c.interaction_id, _part.c.occurred_at)
-        .where(
-            _part.c.type == "contract_signed",
-            _part.c.role == ACCOUNT_ROLE,
-            _part.c.occurred_at < bindparam("at"),
-        )
-        .order_by(_part.c.occurred_at, _part.c.interaction_id)
-    )
-    contract_params: dict[str, Any] = {"at": moment}
-    if account_ids is not None:
-        contract_query = contract_query.where(_in(_part.c.party_id, "accounts"))
-        contract_params["accounts"] = account_ids
-    for signed in connection.execute(contract_query, contract_params):
-        occurred = from_storage(signed.occurred_at)
-        assert occurred is not None
-        contracts.setdefault(int(signed.party_id), []).append(
-            (int(signed.interaction_id), occurred)
-        )
+    deals, contracts = status_rows(connection, at, account_ids, memo)
 
     targets = _targets(connection, settings)
     if not population:
@@ -923,6 +766,97 @@ def load(
         counted = sorted({row[1] for row in engaged_rows if row[2] or row[4]})
         snapshot.excluded = excluded(graph, snapshot, counted, settings.analytics_purpose)
     return snapshot
+
+
+def status_rows(
+    connection: Connection,
+    at: datetime,
+    accounts: list[int] | None,
+    memo: dict[Any, Any] | None = None,
+) -> tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]:
+    """The deals as of *at* and the contracts signed before it, of *accounts* (or all).
+
+    What an account's status rests on; kept in *memo* (a reader's) for the read.
+    """
+    key = ("status", tuple(accounts) if accounts is not None else None, at)
+    if memo is not None and key in memo:
+        found: tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]
+        found = memo[key]
+        return found
+    if accounts is not None:
+        deals, contracts = status_as_of(connection, at, accounts)
+        if memo is not None:
+            memo[key] = (deals, contracts)
+        return deals, contracts
+    deals = deals_as_of(connection, at)
+    contracts = {}
+    params: dict[str, Any] = {"at": to_storage(at)}
+    for signed in statements.contracts(None).rows(connection, params):
+        occurred = from_storage(signed.occurred_at)
+        assert occurred is not None
+        contracts.setdefault(int(signed.party_id), []).append(
+            (int(signed.interaction_id), occurred)
+        )
+    if memo is not None:
+        memo[key] = (deals, contracts)
+    return deals, contracts
+
+
+def account_status(
+    graph: GraphReader, settings: Settings, at: datetime, account: Party
+) -> Snapshot:
+    """A snapshot of one account holding only what its status needs: deals, contracts.
+
+    An account's roles are its status; they need neither its committee nor its
+    engagement (read with :func:`load` for its figures and view section).
+    """
+    assert account.id is not None
+    memo = graph.memo("b2b")
+    deals, contracts = status_rows(graph.connection, at, [account.id], memo)
+    targets = {t for t in _targets(graph.connection, settings) if t == account.id}
+    return Snapshot(
+        settings=settings,
+        at=at,
+        since=at - timedelta(days=settings.engagement_window_days),
+        roles={},
+        links={},
+        engagement={},
+        jobs={},
+        parent={},
+        deals=deals,
+        contracts=contracts,
+        parties={account.id: Named(account.id, account.key, account.kind, account.name)},
+        emails={},
+        attributes={},
+        targets=targets,
+    )
+
+
+def stakes_from_views(person_id: int, views: Iterable[RelationshipView]) -> list[Stake]:
+    """The current committee roles among a person's ``stakeholder_of`` links, as stakes.
+
+    The views are the person's links as ``graph.relationships`` shows them
+    (times aware, an unknown start as None); stakes keep times as stored.
+    """
+    found = []
+    for view in views:
+        rel = view.relationship
+        if not view.current or rel.type != "stakeholder_of" or rel.source != person_id:
+            continue
+        assert rel.id is not None
+        track = rel.attributes.get("track")
+        found.append(
+            Stake(
+                rel.id,
+                int(rel.target),
+                person_id,
+                rel.role or "",
+                to_storage(rel.valid_from) if rel.valid_from is not None else MIN_TIME,
+                to_storage(rel.valid_to) if rel.valid_to is not None else None,
+                str(track) if track is not None else None,
+            )
+        )
+    return found
 
 
 def _empty_snapshot(settings: Settings, at: datetime, since: datetime) -> Snapshot:
@@ -982,40 +916,42 @@ def _names(
     :func:`excluded` hands them over with the parties when a plugin gates
     (*gated*); otherwise only the e-mail address is read (*everyone*), or nothing.
     """
-    held: Any = (
-        _party.c.attributes
-        if gated
-        else _party.c.attributes["email"].as_string()
-        if everyone
-        else literal(None)
-    )
-    columns = (_party.c.id, _party.c.key, _party.c.kind, _party.c.name, held.label("held"))
-    statements: list[tuple[Select[Any], Mapping[str, Any]]] = []
+    held = "attributes" if gated else "email" if everyone else "none"
+    batches: list[list[Any]] = []
     if ids is None:
+        held_value: Any = (
+            _party.c.attributes
+            if gated
+            else _party.c.attributes["email"].as_string()
+            if everyone
+            else literal(None)
+        )
         people: Any
         if everyone:
-            people = select(_rel.c.source_id).where(_rel.c.type == "stakeholder_of", _current())
+            people = select(_rel.c.source_id).where(
+                _rel.c.type == "stakeholder_of", statements.current()
+            )
         else:
             # Coverage and scores name only the accounts and who engaged since the horizon.
             people = select(_part.c.party_id).where(
-                _in(_part.c.type, "types"),
+                _part.c.type.in_(bindparam("types", expanding=True)),
                 _part.c.occurred_at >= bindparam("horizon"),
                 _part.c.occurred_at < bindparam("at"),
             )
-        query = select(*columns).where(
-            or_(_party.c.kind == "organization", _party.c.id.in_(people))
-        )
-        statements.append((query, params))
+        query = select(
+            _party.c.id, _party.c.key, _party.c.kind, _party.c.name, held_value.label("held")
+        ).where(or_(_party.c.kind == "organization", _party.c.id.in_(people)))
+        batches.append(list(connection.execute(query, params).all()))
     else:
         wanted = sorted(ids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            statements.append((select(*columns).where(_party.c.id.in_(chunk)), {}))
+        for start in range(0, len(wanted), statements.MAX_BOUND):
+            values: dict[str, Any] = {}
+            shape = statements.bind_ids(values, "ids", wanted[start : start + statements.MAX_BOUND])
+            batches.append(statements.names(shape, held).rows(connection, values))
     parties: dict[int, Named] = {}
     emails: dict[int, str] = {}
     attributes: dict[int, Mapping[str, Any]] = {}
-    for statement, values in statements:
-        found: list[Any] = list(connection.execute(statement, values).all())
+    for found in batches:
         for party_id, key, kind, name, value in found:
             parties[party_id] = Named(party_id, key, kind, name)
             if not value or kind == "organization":

@@ -9,19 +9,40 @@ any date see the stage and status the deal had then.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from partygraph import Party, PartyRef, WriteBatch, WriteSession
-from partygraph.storage.tables import party_table
+from partygraph.storage.prepared import Prepared
+from partygraph.storage.tables import participant_table, party_table
 from partygraph.times import from_storage, isoformat, parse_time, to_storage
 from partygraph.times import naive_utc as _naive
 from partygraph_b2b import tables
 from partygraph_b2b.settings import Settings
+from partygraph_b2b.statements import Shape, bind_ids, ids_in
+from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [
     "DealState",
@@ -31,6 +52,7 @@ __all__ = [
     "deals_as_of",
     "erase_deals",
     "resolve_parties",
+    "status_as_of",
 ]
 
 _deal = tables.deal
@@ -275,15 +297,20 @@ def apply_deals(
 # -- reading ---------------------------------------------------------------------------------
 
 
-def deals_as_of(
-    connection: Connection, at: datetime, accounts: Sequence[int] | None = None
-) -> dict[int, list[DealState]]:
-    """Each account's deals as they stood at *at* (deals not yet opened are left out).
+def _deal_rows(accounts: Shape) -> Select[Any]:
+    """Each deal's state at ``:at``, first and first won time (of ``accounts``, or all).
 
-    Three set-based statements for the whole population (or the given accounts):
-    the latest state of each deal at *at*, and each deal's first and first won time.
+    Scoped to accounts, every part reads only their deals' states (the deal
+    state table's unique index leads with the deal id), so a party's read
+    costs the same whatever the number of deals stored.
     """
-    moment = to_storage(at)
+    mine: list[Any] = []
+    if accounts is not None:
+        mine.append(
+            _state.c.deal_id.in_(
+                select(_deal.c.id).where(ids_in(_deal.c.account_id, "accounts", accounts))
+            )
+        )
     ranked = select(
         _state.c.deal_id,
         _state.c.at,
@@ -296,69 +323,140 @@ def deals_as_of(
         func.row_number()
         .over(partition_by=_state.c.deal_id, order_by=(_state.c.at.desc(), _state.c.id.desc()))
         .label("rank"),
-    ).where(_state.c.at <= bindparam("at"))
-    if accounts is not None:
-        ranked = ranked.where(
-            _state.c.deal_id.in_(
-                select(_deal.c.id).where(
-                    _deal.c.account_id.in_(bindparam("accounts", expanding=True))
-                )
-            )
-        )
+    ).where(_state.c.at <= bindparam("at"), *mine)
     latest = ranked.subquery()
     won = (
         select(_state.c.deal_id, func.min(_state.c.at).label("won_at"))
-        .where(_state.c.status == "won", _state.c.at <= bindparam("at"))
+        .where(_state.c.status == "won", _state.c.at <= bindparam("at"), *mine)
         .group_by(_state.c.deal_id)
         .subquery()
     )
     opened = (
         select(_state.c.deal_id, func.min(_state.c.at).label("opened_at"))
+        .where(*mine)
         .group_by(_state.c.deal_id)
         .subquery()
     )
-    query = (
-        select(
-            _deal.c.id,
-            _deal.c.key,
-            _deal.c.account_id,
-            latest,
-            won.c.won_at,
-            opened.c.opened_at,
-        )
-        .select_from(
-            _deal.join(latest, and_(latest.c.deal_id == _deal.c.id, latest.c.rank == 1))
-            .join(opened, opened.c.deal_id == _deal.c.id)
-            .outerjoin(won, won.c.deal_id == _deal.c.id)
-        )
-        .order_by(_deal.c.account_id, latest.c.at, _deal.c.key)
+    return select(
+        literal("deal").label("source"),
+        _deal.c.id,
+        _deal.c.key,
+        _deal.c.account_id,
+        latest.c.at,
+        latest.c.name,
+        latest.c.stage,
+        latest.c.status,
+        latest.c.amount,
+        latest.c.currency,
+        latest.c.expected_close,
+        won.c.won_at,
+        opened.c.opened_at,
+    ).select_from(
+        _deal.join(latest, and_(latest.c.deal_id == _deal.c.id, latest.c.rank == 1))
+        .join(opened, opened.c.deal_id == _deal.c.id)
+        .outerjoin(won, won.c.deal_id == _deal.c.id)
     )
-    params: dict[str, Any] = {"at": moment}
-    if accounts is not None:
-        params["accounts"] = sorted(accounts)
+
+
+@functools.cache
+def _deals_statement(accounts: Shape) -> Prepared:
+    rows = _deal_rows(accounts).subquery()
+    return Prepared(select(rows).order_by(rows.c.account_id, rows.c.at, rows.c.key))
+
+
+@functools.cache
+def _status_statement(accounts: int) -> Prepared:
+    """The deals of ``accounts`` (as :func:`_deal_rows`) and their signed contracts.
+
+    Contracts (``contract_signed`` naming the account, before ``:at``) come as
+    rows of ``source`` ``contract``: ``id`` the interaction, ``at`` its time.
+    One statement for all an account's status rests on.
+    """
+    part = participant_table
+    contracts = select(
+        literal("contract").label("source"),
+        part.c.interaction_id,
+        cast(null(), String),
+        part.c.party_id,
+        part.c.occurred_at,
+        cast(null(), String),
+        cast(null(), String),
+        cast(null(), String),
+        cast(null(), Float),
+        cast(null(), String),
+        cast(null(), Date),
+        cast(null(), DateTime),
+        cast(null(), DateTime),
+    ).where(
+        part.c.type == "contract_signed",
+        part.c.role == ACCOUNT_ROLE,
+        part.c.occurred_at < bindparam("at"),
+        ids_in(part.c.party_id, "accounts", accounts),
+    )
+    both = union_all(_deal_rows(accounts), contracts).subquery()
+    return Prepared(
+        select(both).order_by(both.c.source, both.c.account_id, both.c.at, both.c.key, both.c.id)
+    )
+
+
+def _deal_state(row: Any) -> DealState:
+    since = from_storage(row.at)
+    opened_at = from_storage(row.opened_at)
+    assert since is not None
+    assert opened_at is not None
+    return DealState(
+        id=int(row.id),
+        key=row.key,
+        account_id=int(row.account_id),
+        name=row.name,
+        stage=row.stage,
+        status=row.status,
+        amount=float(row.amount) if row.amount is not None else None,
+        currency=row.currency,
+        expected_close=row.expected_close,
+        since=since,
+        opened_at=opened_at,
+        won_at=from_storage(row.won_at),
+    )
+
+
+def deals_as_of(
+    connection: Connection, at: datetime, accounts: Sequence[int] | None = None
+) -> dict[int, list[DealState]]:
+    """Each account's deals as they stood at *at* (deals not yet opened are left out).
+
+    One statement for the whole population (or the given accounts): the latest
+    state of each deal at *at*, and each deal's first and first won time.
+    """
+    params: dict[str, Any] = {"at": to_storage(at)}
+    shape = bind_ids(params, "accounts", sorted(accounts)) if accounts is not None else None
     found: dict[int, list[DealState]] = {}
-    for row in connection.execute(query, params):
-        since = from_storage(row.at)
-        opened_at = from_storage(row.opened_at)
-        assert since is not None
-        assert opened_at is not None
-        found.setdefault(int(row.account_id), []).append(
-            DealState(
-                id=int(row.id),
-                key=row.key,
-                account_id=int(row.account_id),
-                name=row.name,
-                stage=row.stage,
-                status=row.status,
-                amount=float(row.amount) if row.amount is not None else None,
-                currency=row.currency,
-                expected_close=row.expected_close,
-                since=since,
-                opened_at=opened_at,
-                won_at=from_storage(row.won_at),
-            )
-        )
+    for row in _deals_statement(shape).rows(connection, params):
+        found.setdefault(int(row.account_id), []).append(_deal_state(row))
     return found
+
+
+def status_as_of(
+    connection: Connection, at: datetime, accounts: Sequence[int]
+) -> tuple[dict[int, list[DealState]], dict[int, list[tuple[int, datetime]]]]:
+    """The accounts' deals as of *at* and contracts signed before it, in one statement.
+
+    Deals as :func:`deals_as_of` gives them; contracts as ``(interaction id,
+    time)`` in time order.
+    """
+    params: dict[str, Any] = {"at": to_storage(at)}
+    shape = bind_ids(params, "accounts", sorted(accounts))
+    deals: dict[int, list[DealState]] = {}
+    contracts: dict[int, list[tuple[int, datetime]]] = {}
+    for row in _status_statement(shape).rows(connection, params):
+        account = int(row.account_id)
+        if row.source == "deal":
+            deals.setdefault(account, []).append(_deal_state(row))
+            continue
+        occurred = from_storage(row.at)
+        assert occurred is not None
+        contracts.setdefault(account, []).append((int(row.id), occurred))
+    return deals, contracts
 
 
 def deal_history(connection: Connection, account_id: int) -> list[dict[str, Any]]:

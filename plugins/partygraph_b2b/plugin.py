@@ -21,6 +21,7 @@ from partygraph import (
     PartyRef,
     RecordType,
     RelationshipType,
+    RelationshipView,
     RoleAssignment,
     ValidationError,
     WriteBatch,
@@ -219,7 +220,7 @@ class B2BPlugin:
 
     def _party_snapshot(self, party: Party, as_of: datetime, graph: GraphReader) -> Snapshot | None:
         """The party's snapshot, read once per reader for its roles, metrics and section."""
-        from partygraph_b2b.analytics import load
+        from partygraph_b2b.analytics import load, stakes_from_views
 
         assert party.id is not None
         if party.kind not in ("organization", "person"):
@@ -230,8 +231,18 @@ class B2BPlugin:
             found: Snapshot = memo[key]
             return found
         if party.kind == "organization":
-            snapshot = load(graph, self.settings, as_of, accounts=[party.id], gated=self._gated)
+            snapshot = load(
+                graph, self.settings, as_of, accounts=[party.id], gated=self._gated, memo=memo
+            )
         else:
+            # A read-only reader fetches the party's relationships once for every
+            # plugin: the person's committee roles come from there (most people sit
+            # on no committee and cost nothing more).
+            held = (
+                stakes_from_views(party.id, self.stake_views(party, as_of, graph))
+                if memo is not None
+                else None
+            )
             snapshot = load(
                 graph,
                 self.settings,
@@ -239,10 +250,27 @@ class B2BPlugin:
                 persons=[party.id],
                 with_touches=True,
                 gated=self._gated,
+                stakes=held,
             )
         if memo is not None:
             memo[key] = snapshot
         return snapshot
+
+    def stake_views(
+        self, party: Party, as_of: datetime, graph: GraphReader
+    ) -> list[RelationshipView]:
+        """The person's ``stakeholder_of`` links, ended ones included, once per read."""
+        memo = graph.memo("b2b")
+        key = ("stakes", party.id, as_of)
+        if memo is not None and key in memo:
+            found: list[RelationshipView] = memo[key]
+            return found
+        views = graph.relationships(
+            party, type="stakeholder_of", direction="outgoing", as_of=as_of, history=True
+        )
+        if memo is not None:
+            memo[key] = views
+        return views
 
     @hookimpl
     def partygraph_roles(
@@ -250,11 +278,19 @@ class B2BPlugin:
     ) -> Iterable[RoleAssignment] | None:
         from partygraph_b2b import roles
 
+        if party.kind == "organization":
+            # An account's roles are its status: its deals and contracts, nothing more.
+            from partygraph_b2b.analytics import account_status
+
+            memo = graph.memo("b2b")
+            full = memo.get(("snapshot", party.id, as_of)) if memo is not None else None
+            status = (
+                full if full is not None else account_status(graph, self.settings, as_of, party)
+            )
+            return roles.account_roles(status, party)
         snapshot = self._party_snapshot(party, as_of, graph)
         if snapshot is None:
             return None
-        if party.kind == "organization":
-            return roles.account_roles(snapshot, party)
         return roles.person_roles(snapshot, party)
 
     @hookimpl
@@ -280,7 +316,7 @@ class B2BPlugin:
             return None
         if party.kind == "organization":
             return roles.account_section(snapshot, party, graph)
-        return roles.person_section(snapshot, party, graph)
+        return roles.person_section(snapshot, party, self.stake_views(party, as_of, graph))
 
     @hookimpl
     def partygraph_metrics(

@@ -10,9 +10,10 @@ the decision without buying: the reason says so, and ``customer`` is false.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from partygraph import GraphReader, Party, PartySummary, RoleAssignment
+from partygraph import GraphReader, Party, PartySummary, RelationshipView, RoleAssignment
 from partygraph.times import isoformat
 from partygraph_b2b.analytics import AccountStatus, Snapshot, Stake, day, last_engaged
 from partygraph_b2b.settings import BUYER_ROLES, COMMITTEE_ROLES, ROLE_LABELS
@@ -281,8 +282,14 @@ def _stake_reason(
     return "; ".join(parts) + ".", tuple(dict.fromkeys(evidence))
 
 
-def person_section(snapshot: Snapshot, party: Party, graph: GraphReader) -> dict[str, Any] | None:
-    """The person's committee roles (with messaging tracks), jobs and ended roles."""
+def person_section(
+    snapshot: Snapshot, party: Party, stakes: Sequence[RelationshipView]
+) -> dict[str, Any] | None:
+    """The person's committee roles (with messaging tracks), jobs and ended roles.
+
+    *stakes*: the person's ``stakeholder_of`` links seen as of the snapshot's
+    date, ended ones included (``graph.relationships(..., history=True)``).
+    """
     assert party.id is not None
     person = party.id
     accounts = sorted(
@@ -307,9 +314,7 @@ def person_section(snapshot: Snapshot, party: Party, graph: GraphReader) -> dict
         for job in snapshot.employers(person)
     ]
     past = []
-    for view in graph.relationships(
-        party, type="stakeholder_of", direction="outgoing", as_of=snapshot.at, history=True
-    ):
+    for view in stakes:
         rel = view.relationship
         if view.current or rel.valid_to is None or rel.valid_to > snapshot.at:
             continue

@@ -35,7 +35,8 @@ from partygraph import GraphReader, UserError
 from partygraph.times import isoformat, parse_time, to_storage, utcnow
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
-from partygraph_internal.sql import Named, chunks, load_parties, named
+from partygraph_internal.sql import Named, bind_ids, chunks, load_parties, named
+from partygraph_internal.vocabulary import DEPARTMENT
 
 __all__ = [
     "TOO_FEW",
@@ -105,18 +106,23 @@ _SUMMED = ("requests", "met", "breached", "open", "overdue", "responses", "satis
 
 
 def service_levels(
-    connection: Connection, period: Period, providers: Sequence[int] | None = None
+    connection: Connection,
+    period: Period,
+    providers: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per provider department: volume, SLA attainment, median resolution, satisfaction."""
+    """Per provider department: volume, SLA attainment, median resolution, satisfaction.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`).
+    """
     since, until = period.stored
     params: dict[str, Any] = {"since": since, "until": until}
-    if providers is not None:
-        params["providers"] = list(providers)
-    figures_query, median_query = statements.service_levels(providers is not None)
+    shape = bind_ids(params, "providers", sorted(set(providers))) if providers is not None else None
+    figures_query, median_query = statements.service_levels(shape)
     totals: dict[int, dict[str, int]] = {}
     categories: dict[int, dict[str, int]] = {}
     customers: dict[int, dict[int | None, int]] = {}
-    for row in connection.execute(figures_query, params):
+    for row in figures_query.rows(connection, params):
         provider = int(row.provider_id)
         summed = totals.setdefault(provider, dict.fromkeys(_SUMMED, 0))
         for name in _SUMMED:
@@ -128,10 +134,12 @@ def service_levels(
         by_customer = customers.setdefault(provider, {})
         by_customer[customer] = by_customer.get(customer, 0) + count
     medians = {
-        int(row.provider_id): float(row.seconds) for row in connection.execute(median_query, params)
+        int(row.provider_id): float(row.seconds) for row in median_query.rows(connection, params)
     }
     names = named(
-        connection, [*totals, *(c for found in customers.values() for c in found if c is not None)]
+        connection,
+        [*totals, *(c for found in customers.values() for c in found if c is not None)],
+        known,
     )
     report: list[dict[str, Any]] = []
     for provider, summed in totals.items():
@@ -179,12 +187,25 @@ def service_levels(
 
 
 def handoffs(
-    connection: Connection, period: Period, departments: Sequence[int] | None = None
+    connection: Connection,
+    period: Period,
+    departments: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """Lead hand-offs per (from, to) department pair, with the acceptance rate."""
+    """Lead hand-offs per (from, to) department pair, with the acceptance rate.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`).
+    """
     since, until = period.stored
     pairs: dict[tuple[int | None, int | None], dict[str, int]] = {}
-    rows = connection.execute(statements.handoff_counts(False), {"since": since, "until": until})
+    if departments is not None and len(set(departments)) == 1:
+        # One department: only the hand-offs by or to it or its employees (ever)
+        # can be credited to it, and every pair involving it is made of those.
+        (only,) = set(departments)
+        params = {"since": since, "until": until, "party": only}
+        rows = statements.handoff_counts(True).rows(connection, params)
+    else:
+        rows = statements.handoff_counts(False).rows(connection, {"since": since, "until": until})
     for row in rows:
         source = int(row.from_id) if row.from_id is not None else None
         target = int(row.to_id) if row.to_id is not None else None
@@ -192,7 +213,7 @@ def handoffs(
             continue
         counts = pairs.setdefault((source, target), {"accepted": 0, "rejected": 0, "pending": 0})
         counts[str(row.outcome)] = counts.get(str(row.outcome), 0) + int(row.n)
-    names = named(connection, [side for pair in pairs for side in pair])
+    names = named(connection, [side for pair in pairs for side in pair], known)
     report: list[dict[str, Any]] = []
     for (source, target), counts in pairs.items():
         decided = counts["accepted"] + counts["rejected"]
@@ -224,35 +245,41 @@ def adoption(
     settings: Settings,
     period: Period,
     departments: Sequence[int] | None = None,
+    known: dict[int, Named] | None = None,
 ) -> list[dict[str, Any]]:
-    """CRM adoption per department, with the minimum group size applied."""
+    """CRM adoption per department, with the minimum group size applied.
+
+    *known*: names already read (see :func:`~partygraph_internal.sql.named`);
+    the departments given are told from other parties by their names' kind.
+    """
     connection = graph.connection
     since, until = period.stored
     params: dict[str, Any] = {"since": since, "until": until}
     minimum = settings.min_group_size
+    scope: dict[str, Any] = {}
+    shape = bind_ids(scope, "ids", sorted(set(departments))) if departments is not None else None
     headcounts = {
         int(row.target_id): int(row.n)
-        for row in connection.execute(statements.headcounts(), params)
+        for row in statements.headcounts(shape).rows(connection, {**params, **scope})
     }
-    population_query = statements.usage_population(departments is not None)
     population = sorted(
-        int(value)
-        for value in connection.execute(
-            population_query, {**params, "ids": list(departments or ())}
-        ).scalars()
+        int(row.party_id)
+        for row in statements.usage_population(shape).rows(connection, {**params, **scope})
     )
     excluded = _excluded(graph, population, period.until)
-    query = statements.adoption_by_department(bool(excluded))
+    left_out: dict[str, Any] = {}
+    without = bind_ids(left_out, "excluded", sorted(excluded)) if excluded else None
+    query = statements.adoption_by_department(shape, without)
     usage = {
-        int(row.department): row
-        for row in connection.execute(query, {**params, "excluded": sorted(excluded)})
+        int(row.department): row for row in query.rows(connection, {**params, **scope, **left_out})
     }
-    listed = statements.departments(departments is not None)
-    ids = [
-        int(value)
-        for value in connection.execute(listed, {"ids": list(departments or ())}).scalars()
-    ]
-    names = named(connection, ids)
+    if departments is None:
+        listed = statements.departments(shape)
+        ids = [int(row.id) for row in listed.rows(connection, scope)]
+        names = named(connection, ids, known)
+    else:
+        names = named(connection, departments, known)
+        ids = [party for party, found in names.items() if found.kind == DEPARTMENT]
     report = []
     for department_id in ids:
         headcount = headcounts.get(department_id, 0)

@@ -26,10 +26,11 @@ from partygraph import (
     hookimpl,
 )
 from partygraph.schemas import load_schema
-from partygraph.times import from_storage, isoformat
+from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
 from partygraph_internal import analytics, statements, tables
 from partygraph_internal import vocabulary as vocab
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
+from partygraph_internal.sql import Named
 
 if TYPE_CHECKING:
     from partygraph import Toolkit
@@ -163,13 +164,72 @@ class InternalPlugin:
             return self._person_metrics(party, as_of, graph)
         return None
 
+    def department_figures(
+        self, department: int, as_of: datetime, graph: GraphReader
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """One department's service levels, lead hand-offs and CRM adoption in the window.
+
+        Scoped to the department (its requests, hand-offs and employees only)
+        and computed once per read for its metrics and its view section.
+        """
+        memo = graph.memo("internal")
+        key = ("department", department, as_of)
+        if memo is not None and key in memo:
+            found: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+            found = memo[key]
+            return found
+        period = self._window(as_of)
+        connection = graph.connection
+        known = self.known_names(graph)
+        figures = (
+            analytics.service_levels(connection, period, [department], known),
+            analytics.handoffs(connection, period, [department], known),
+            analytics.adoption(graph, self.settings, period, [department], known),
+        )
+        if memo is not None:
+            memo[key] = figures
+        return figures
+
+    def known_names(self, graph: GraphReader) -> dict[int, Named]:
+        """Names of parties this read already fetched (a fresh dict in a write's reader)."""
+        memo = graph.memo("internal")
+        if memo is None:
+            return {}
+        found: dict[int, Named] = memo.setdefault("names", {})
+        return found
+
+    def person_activity(self, party: Party, as_of: datetime, graph: GraphReader) -> Any:
+        """A person's request activity (``active``, ``filed``, ``handled``), once per read.
+
+        Their roles ask whether they requested or handled anything in the
+        activity window, their figures how many in the report period: one
+        statement answers both.
+        """
+        assert party.id is not None
+        memo = graph.memo("internal")
+        key = ("activity", party.id, as_of)
+        if memo is not None and key in memo:
+            return memo[key]
+        at = to_storage(as_of)
+        window = self.settings.activity_window_days
+        since, until = self._window(as_of).stored
+        params = {
+            "party": party.id,
+            "at": at,
+            "start": at - timedelta(days=window) if window is not None else MIN_TIME,
+            "since": since,
+            "until": until,
+        }
+        row = statements.person_activity().first(graph.connection, params)
+        if memo is not None:
+            memo[key] = row
+        return row
+
     def _department_metrics(
         self, department: int, as_of: datetime, graph: GraphReader
     ) -> dict[str, float | int | str | None]:
-        period = self._window(as_of)
-        connection = graph.connection
+        levels, handed, adoption = self.department_figures(department, as_of, graph)
         figures: dict[str, float | int | str | None] = {}
-        levels = analytics.service_levels(connection, period, [department])
         if levels:
             level = levels[0]
             figures.update(
@@ -181,7 +241,6 @@ class InternalPlugin:
                 satisfaction=level["satisfaction"]["average"],
             )
         key = graph.party(department).key
-        handed = [row for row in analytics.handoffs(connection, period, [department])]
         sent = [row for row in handed if row["from"] == key]
         if sent:
             accepted = sum(row["accepted"] for row in sent)
@@ -191,7 +250,6 @@ class InternalPlugin:
         received = [row for row in handed if row["to"] == key]
         if received:
             figures["leads_received"] = sum(row["handed"] for row in received)
-        adoption = analytics.adoption(graph, self.settings, period, [department])
         if adoption:
             entry = adoption[0]
             if entry["reported"]:
@@ -209,11 +267,7 @@ class InternalPlugin:
         self, party: Party, as_of: datetime, graph: GraphReader
     ) -> dict[str, float | int | str | None] | None:
         assert party.id is not None
-        period = self._window(as_of)
-        since, until = period.stored
-        connection = graph.connection
-        params = {"party": party.id, "since": since, "until": until}
-        row = connection.execute(statements.person_figures(), params).one()
+        row = self.person_activity(party, as_of, graph)
         figures: dict[str, float | int | str | None] = {}
         if row.filed:
             figures["requests_filed"] = int(row.filed)
@@ -222,9 +276,10 @@ class InternalPlugin:
         if self.settings.per_employee.enabled and not graph.excluded(
             [party], EMPLOYEE_USAGE_PURPOSE, as_of=as_of
         ):
-            used = connection.execute(
-                statements.usage_of(), {"party": party.id, "at": until, "start": since}
-            ).one()
+            since, until = self._window(as_of).stored
+            used = statements.usage_of().first(
+                graph.connection, {"party": party.id, "at": until, "start": since}
+            )
             if used.n:
                 figures["crm_records"] = int(used.records or 0)
                 expected = int(used.expected or 0)
@@ -252,13 +307,11 @@ class InternalPlugin:
         if party.id is None:
             return None
         if party.kind == vocab.DEPARTMENT:
-            period = self._window(as_of)
-            levels = analytics.service_levels(graph.connection, period, [party.id])
-            adoption = analytics.adoption(graph, self.settings, period, [party.id])
+            levels, handed, adoption = self.department_figures(party.id, as_of, graph)
             return {
-                "period": period.as_dict(),
+                "period": self._window(as_of).as_dict(),
                 "service_levels": levels[0] if levels else None,
-                "lead_handoffs": analytics.handoffs(graph.connection, period, [party.id]),
+                "lead_handoffs": handed,
                 "crm_adoption": adoption[0] if adoption else None,
             }
         if party.kind != "person":

@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
 from partygraph import GraphReader, Party, PartySummary, RoleAssignment
+from partygraph.storage.prepared import Prepared
 from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings, format_duration
@@ -139,7 +140,7 @@ class _Roles:
         self.start = self.at - timedelta(days=window) if window is not None else MIN_TIME
         self.params = {"party": self.id, "at": self.at, "start": self.start}
         self.claims: dict[tuple[str, int | None], _Claim] = {}
-        self.names: dict[int, Named] = {}
+        self.names: dict[int, Named] = plugin.known_names(graph)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -155,9 +156,9 @@ class _Roles:
         found = self.names.get(party_id)
         return found.label if found is not None else f"#{party_id}"
 
-    def groups(self, statement: Select[Any]) -> list[Any]:
+    def groups(self, statement: Prepared) -> list[Any]:
         """Rows of a cached grouped statement for this party, as of the date, in the window."""
-        return list(self.connection.execute(statement, self.params))
+        return statement.rows(self.connection, self.params)
 
     def evidence(self, claim: _Claim, group: _Group) -> None:
         claim.declared_only = False
@@ -178,7 +179,7 @@ class _Roles:
         for row in self.groups(statements.request_groups("served")):
             if row.cust is not None and int(row.cust) != self.id:
                 served.setdefault(int(row.cust), _Group()).add(row)
-        self.names.update(named(self.connection, [*asked, *served]))
+        named(self.connection, [*asked, *served], self.names)
         for provider, group in asked.items():
             if provider == self.id:
                 continue
@@ -198,8 +199,8 @@ class _Roles:
         self.leads()
 
     def leads(self) -> None:
-        rows = self.connection.execute(
-            statements.handoff_counts(True),
+        rows = statements.handoff_counts(True).rows(
+            self.connection,
             {"party": self.id, "since": self.start, "until": self.at + _MICROSECOND},
         )
         pairs: dict[tuple[int, int], dict[str, Any]] = {}
@@ -215,7 +216,7 @@ class _Roles:
             found[str(row.outcome)] = found.get(str(row.outcome), 0) + int(row.n)
             found["ids"].add(int(row.latest))
             found["dates"].extend([from_storage(row.first), from_storage(row.last)])
-        self.names.update(named(self.connection, [side for pair in pairs for side in pair]))
+        named(self.connection, [side for pair in pairs for side in pair], self.names)
         for (sender, receiver), found in pairs.items():
             handed = found["accepted"] + found["rejected"] + found["pending"]
             dates = sorted(found["dates"])
@@ -263,9 +264,11 @@ class _Roles:
 
     def declarations(self) -> None:
         """``serves`` links valid at the as-of date, both ways, and those serving everyone."""
-        links = list(self.connection.execute(statements.serves_in_force(), self.params))
-        self.names.update(
-            named(self.connection, [v for row in links for v in (row.source_id, row.target_id)])
+        links = statements.serves_in_force().rows(self.connection, self.params)
+        named(
+            self.connection,
+            [v for row in links for v in (row.source_id, row.target_id)],
+            self.names,
         )
         for row in links:
             source, target_id = int(row.source_id), int(row.target_id)
@@ -296,35 +299,33 @@ class _Roles:
 
     def person(self) -> None:
         me = self.label(self.id)
-        if not self.connection.execute(statements.person_has_requests(), self.params).scalar():
+        if not self.plugin.person_activity(self.party, self.as_of, self.graph).active:
             self.crm_user(me)  # most people: one index probe, nothing more
             return
-        asked = self.groups(statements.person_requests("asked"))
-        handled = self.groups(statements.person_requests("handled"))
+        rows = self.groups(statements.person_requests())
         by_provider: dict[int, _Group] = {}
         by_assignee: dict[int, _Group] = {}
-        for row in asked:
+        for row in rows:
+            if row.side != "asked":
+                continue
             by_provider.setdefault(int(row.provider_id), _Group()).add(row)
-            if row.assignee_id is not None and int(row.assignee_id) != self.id:
-                by_assignee.setdefault(int(row.assignee_id), _Group()).add(
-                    row, int(row.provider_id)
-                )
+            if row.other_id is not None and int(row.other_id) != self.id:
+                by_assignee.setdefault(int(row.other_id), _Group()).add(row, int(row.provider_id))
         by_requester: dict[int, _Group] = {}
-        for row in handled:
-            if row.requester_id is not None and int(row.requester_id) != self.id:
-                by_requester.setdefault(int(row.requester_id), _Group()).add(
-                    row, int(row.provider_id)
-                )
-        self.names.update(
-            named(
-                self.connection,
-                [
-                    *by_provider,
-                    *by_assignee,
-                    *by_requester,
-                    *(p for g in [*by_assignee.values(), *by_requester.values()] for p in g.others),
-                ],
-            )
+        for row in rows:
+            if row.side != "handled":
+                continue
+            if row.other_id is not None and int(row.other_id) != self.id:
+                by_requester.setdefault(int(row.other_id), _Group()).add(row, int(row.provider_id))
+        named(
+            self.connection,
+            [
+                *by_provider,
+                *by_assignee,
+                *by_requester,
+                *(p for g in [*by_assignee.values(), *by_requester.values()] for p in g.others),
+            ],
+            self.names,
         )
         for provider, group in by_provider.items():
             claim = self.claim(INTERNAL_CUSTOMER, provider)
@@ -357,7 +358,7 @@ class _Roles:
         owner_key = self.settings.crm_owner
         if owner_key is None:
             return
-        row = self.connection.execute(statements.usage_of(), self.params).first()
+        row = statements.usage_of().first(self.connection, self.params)
         if row is None or not row.n:
             return
         owner = self.graph.find_party(owner_key)

@@ -10,6 +10,7 @@ both, so comparisons of stored columns are plain comparisons).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,16 +29,21 @@ from sqlalchemy import (
 
 from partygraph import Party
 from partygraph.reading import party_from_row
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import from_storage, to_storage
 from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, SERVES
 
 __all__ = [
+    "MAX_BOUND",
     "Named",
+    "Shape",
+    "bind_ids",
     "ServesLink",
     "chunks",
     "credited_department",
     "employment_join",
+    "ids_in",
     "load_parties",
     "named",
     "serves_links",
@@ -101,18 +107,75 @@ class Named:
         return self.name or self.key
 
 
-_NAMED = select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
-    _party.c.id.in_(bindparam("ids", expanding=True))
-)
+#: Longest id list bound parameter by parameter (longer lists: one expanding parameter).
+MAX_BOUND = 256
+
+#: How an id list filters a statement: None (it does not), 0 (expanding), n (n parameters).
+Shape = int | None
 
 
-def named(connection: Connection, ids: Iterable[int | None]) -> dict[int, Named]:
-    """Key, kind and name of these parties, in as few queries as the ids need."""
+def bind_ids(params: dict[str, Any], name: str, ids: Sequence[int]) -> Shape:
+    """Put *ids* into *params* under *name*; the shape to build the statement with.
+
+    Ids are bound one parameter each (``name_0``, ``name_1`` ...), padded to a
+    power of two with the last id (a repeated id changes no ``IN``), so a few
+    prepared shapes serve every list; an empty or long list is one expanding
+    parameter, which takes SQLAlchemy's ordinary path.
+    """
+    if not ids or len(ids) > MAX_BOUND:
+        params[name] = list(ids)
+        return 0
+    size = 1
+    while size < len(ids):
+        size *= 2
+    last = ids[-1]
+    for index in range(size):
+        params[f"{name}_{index}"] = ids[index] if index < len(ids) else last
+    return size
+
+
+def ids_in(column: Any, name: str, shape: Shape) -> ColumnElement[bool]:
+    """``column IN (...)`` for an id list bound by :func:`bind_ids` with this shape."""
+    if not shape:
+        found: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
+        return found
+    bound: ColumnElement[bool] = column.in_([bindparam(f"{name}_{i}") for i in range(shape)])
+    return bound
+
+
+@functools.cache
+def _named(shape: Shape) -> Prepared:
+    return Prepared(
+        select(_party.c.id, _party.c.key, _party.c.kind, _party.c.name).where(
+            ids_in(_party.c.id, "ids", shape)
+        )
+    )
+
+
+@functools.cache
+def _parties(shape: Shape) -> Prepared:
+    return Prepared(select(_party).where(ids_in(_party.c.id, "ids", shape)))
+
+
+def named(
+    connection: Connection, ids: Iterable[int | None], known: dict[int, Named] | None = None
+) -> dict[int, Named]:
+    """Key, kind and name of these parties, in as few queries as the ids need.
+
+    With *known* (names a read already fetched), only the others are queried,
+    and they are added to it.
+    """
     wanted = sorted({int(value) for value in ids if value is not None})
     found: dict[int, Named] = {}
-    for chunk in chunks(wanted):
-        for row in connection.execute(_NAMED, {"ids": chunk}):
+    if known is not None:
+        found = {party: known[party] for party in wanted if party in known}
+        wanted = [party for party in wanted if party not in found]
+    for chunk in chunks(wanted, MAX_BOUND):
+        params: dict[str, Any] = {}
+        for row in _named(bind_ids(params, "ids", chunk)).rows(connection, params):
             found[int(row.id)] = Named(int(row.id), row.key, row.kind, row.name)
+    if known is not None:
+        known.update(found)
     return found
 
 
@@ -120,11 +183,10 @@ def load_parties(connection: Connection, ids: Iterable[int]) -> list[Party]:
     """Full parties (for ``graph.excluded``, which then needs no query per party)."""
     wanted = sorted(set(ids))
     found: list[Party] = []
-    for chunk in chunks(wanted):
-        found.extend(
-            party_from_row(row)
-            for row in connection.execute(select(_party).where(_party.c.id.in_(chunk)))
-        )
+    for chunk in chunks(wanted, MAX_BOUND):
+        params: dict[str, Any] = {}
+        rows = _parties(bind_ids(params, "ids", chunk)).rows(connection, params)
+        found.extend(party_from_row(row) for row in rows)
     return found
 
 

@@ -25,11 +25,14 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
+    union_all,
 )
 
+from partygraph.storage.prepared import Prepared
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -37,7 +40,7 @@ from partygraph.storage.tables import (
     relationship_table,
 )
 from partygraph_internal import tables
-from partygraph_internal.sql import credited_department, employment_join
+from partygraph_internal.sql import Shape, credited_department, employment_join, ids_in
 from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, LEAD_HANDOFF, SERVES
 
 __all__ = [
@@ -48,8 +51,7 @@ __all__ = [
     "handoff_counts",
     "headcounts",
     "judgement",
-    "person_figures",
-    "person_has_requests",
+    "person_activity",
     "person_requests",
     "request_groups",
     "serves_in_force",
@@ -104,22 +106,42 @@ def employees_of(party: ColumnElement[Any]) -> Select[Any]:
 
 
 @functools.cache
-def person_has_requests() -> Select[Any]:
-    """Did *party* request or handle anything in [start, at]? (params party, at, start)."""
+def person_activity() -> Prepared:
+    """A person's request activity, in one statement (params party, at, start, since, until).
+
+    ``active``: did they request or handle anything in the activity window
+    [start, at] (their roles need more only then); ``filed`` and ``handled``:
+    how many requests they filed and handled in the report period [since, until).
+    """
     party, at, start = _id("party"), _time("at"), _time("start")
+    since, until = _time("since"), _time("until")
     window = and_(_r.c.opened_at <= at, _r.c.opened_at >= start)
     asked = exists().where(_r.c.requester_id == party, window)
     handled = exists().where(_r.c.assignee_id == party, window)
-    return select(or_(asked, handled))
+    period = and_(_r.c.opened_at >= since, _r.c.opened_at < until)
+    filed_count = select(func.count()).where(_r.c.requester_id == party, period)
+    handled_count = select(func.count()).where(_r.c.assignee_id == party, period)
+    return Prepared(
+        select(
+            or_(asked, handled).label("active"),
+            filed_count.scalar_subquery().label("filed"),
+            handled_count.scalar_subquery().label("handled"),
+        )
+    )
 
 
 def _grouped(
-    source: Any, where: list[ColumnElement[bool]], keys: Mapping[str, ColumnElement[Any]]
+    source: Any,
+    where: list[ColumnElement[bool]],
+    keys: Mapping[str, ColumnElement[Any]],
+    side: str | None = None,
 ) -> Select[Any]:
     at, start = _time("at"), _time("start")
     flags = judgement(at)
+    tag: list[Any] = [literal(side).label("side")] if side is not None else []
     return (
         select(
+            *tag,
             *(expression.label(name) for name, expression in keys.items()),
             _r.c.category,
             func.count().label("n"),
@@ -138,21 +160,31 @@ def _grouped(
 
 
 @functools.cache
-def person_requests(side: str) -> Select[Any]:
-    """A person's requests in the window, grouped (params party, at, start).
+def person_requests() -> Prepared:
+    """A person's requests in the window, grouped, both ways (params party, at, start).
 
-    ``asked``: by provider and assignee; ``handled``: by requester and provider.
+    ``side`` ``asked`` (they requested): by provider and assignee (``other_id``);
+    ``handled`` (they were assigned): by requester (``other_id``) and provider.
+    One statement for both: they are read together.
     """
     party = _id("party")
-    if side == "asked":
-        keys = {"provider_id": _r.c.provider_id, "assignee_id": _r.c.assignee_id}
-        return _grouped(_r, [_r.c.requester_id == party], keys)
-    keys = {"requester_id": _r.c.requester_id, "provider_id": _r.c.provider_id}
-    return _grouped(_r, [_r.c.assignee_id == party], keys)
+    asked = _grouped(
+        _r,
+        [_r.c.requester_id == party],
+        {"provider_id": _r.c.provider_id, "other_id": _r.c.assignee_id},
+        "asked",
+    )
+    handled = _grouped(
+        _r,
+        [_r.c.assignee_id == party],
+        {"provider_id": _r.c.provider_id, "other_id": _r.c.requester_id},
+        "handled",
+    )
+    return Prepared(union_all(asked, handled))
 
 
 @functools.cache
-def request_groups(side: str) -> Select[Any]:
+def request_groups(side: str) -> Prepared:
     """A department's requests in the window, grouped (params party, at, start).
 
     ``asked``: those credited to it, by provider; ``served``: those it received,
@@ -162,16 +194,18 @@ def request_groups(side: str) -> Select[Any]:
     joined, credited = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
     if side == "asked":
         mine = or_(_r.c.requester_id == party, _r.c.requester_id.in_(employees_of(party)))
-        return _grouped(joined, [mine, credited == party], {"provider_id": _r.c.provider_id})
-    return _grouped(joined, [_r.c.provider_id == party], {"cust": credited})
+        return Prepared(
+            _grouped(joined, [mine, credited == party], {"provider_id": _r.c.provider_id})
+        )
+    return Prepared(_grouped(joined, [_r.c.provider_id == party], {"cust": credited}))
 
 
 @functools.cache
-def serves_in_force() -> Select[Any]:
+def serves_in_force() -> Prepared:
     """``serves`` links valid at ``at`` from or to ``party``, and those serving everyone."""
     party, at = _id("party"), _time("at")
     target = _party.alias("target")
-    return (
+    return Prepared(
         select(_rel, target.c.kind.label("target_kind"))
         .select_from(_rel.join(target, target.c.id == _rel.c.target_id))
         .where(
@@ -188,7 +222,7 @@ def serves_in_force() -> Select[Any]:
 
 
 @functools.cache
-def usage_of() -> Select[Any]:
+def usage_of() -> Prepared:
     """One employee's usage in [start, at] (params party, at, start)."""
     party, at, start = _id("party"), _time("at"), _time("start")
     columns: list[ColumnElement[Any]] = [
@@ -199,7 +233,7 @@ def usage_of() -> Select[Any]:
         func.sum(_u.c.fields_filled).label("filled"),
         func.sum(_u.c.fields_expected).label("expected"),
     ]
-    return select(*columns).where(_u.c.party_id == party, _u.c.at <= at, _u.c.at >= start)
+    return Prepared(select(*columns).where(_u.c.party_id == party, _u.c.at <= at, _u.c.at >= start))
 
 
 # -- lead hand-offs ---------------------------------------------------------------------------
@@ -233,7 +267,7 @@ def _side(role: str, candidates: bool) -> Any:
 
 
 @functools.cache
-def handoff_counts(candidates: bool) -> Select[Any]:
+def handoff_counts(candidates: bool) -> Prepared:
     """(from_id, to_id, outcome, n, first, last, latest) in [since, until).
 
     With *candidates*, only hand-offs involving ``party`` or its employees.
@@ -242,7 +276,7 @@ def handoff_counts(candidates: bool) -> Select[Any]:
     receiver = _side("to", candidates)
     inter = interaction_table
     outcome = inter.c.payload["outcome"].as_string()
-    return (
+    return Prepared(
         select(
             sender.c.department.label("from_id"),
             receiver.c.department.label("to_id"),
@@ -265,18 +299,19 @@ def handoff_counts(candidates: bool) -> Select[Any]:
 
 
 @functools.cache
-def service_levels(filtered: bool) -> tuple[Select[Any], Select[Any]]:
+def service_levels(providers: Shape) -> tuple[Prepared, Prepared]:
     """Figures per (provider, category, customer department) and medians per provider.
 
-    Over requests opened in [since, until), judged at ``until``; with *filtered*,
-    only the providers in ``providers`` (expanding). One pass for the figures,
-    one for the medians.
+    Over requests opened in [since, until), judged at ``until``; with a shape
+    for *providers*, only the providers in ``providers`` (see
+    :func:`~partygraph_internal.sql.bind_ids`). One pass for the figures, one
+    for the medians.
     """
     since, until = _time("since"), _time("until")
     flags = judgement(until)
     where: list[ColumnElement[bool]] = [_r.c.opened_at >= since, _r.c.opened_at < until]
-    if filtered:
-        where.append(_r.c.provider_id.in_(bindparam("providers", expanding=True)))
+    if providers is not None:
+        where.append(ids_in(_r.c.provider_id, "providers", providers))
     joined, customer = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
     figures = (
         select(
@@ -313,17 +348,17 @@ def service_levels(filtered: bool) -> tuple[Select[Any], Select[Any]]:
         .where(ranked.c.rank * 2 >= ranked.c.n, ranked.c.rank * 2 <= ranked.c.n + 2)
         .group_by(ranked.c.provider_id)
     )
-    return figures, median
+    return Prepared(figures), Prepared(median)
 
 
 # -- CRM adoption -----------------------------------------------------------------------------
 
 
 @functools.cache
-def headcounts() -> Select[Any]:
-    """Employees per department whose employment overlaps [since, until)."""
+def headcounts(departments: Shape = None) -> Prepared:
+    """Employees per department (of ``ids``) whose employment overlaps [since, until)."""
     since, until = _time("since"), _time("until")
-    return (
+    query = (
         select(_rel.c.target_id, func.count(distinct(_rel.c.source_id)).label("n"))
         .where(
             _rel.c.type == EMPLOYED_IN,
@@ -332,6 +367,9 @@ def headcounts() -> Select[Any]:
         )
         .group_by(_rel.c.target_id)
     )
+    if departments is not None:
+        query = query.where(ids_in(_rel.c.target_id, "ids", departments))
+    return Prepared(query)
 
 
 @functools.cache
@@ -350,19 +388,19 @@ def staff() -> Select[Any]:
 
 
 @functools.cache
-def usage_population(filtered: bool) -> Select[Any]:
-    """Employees with usage evidence in [since, until) (in departments ``ids`` if *filtered*)."""
+def usage_population(departments: Shape) -> Prepared:
+    """Employees with usage evidence in [since, until) (in the departments ``ids``)."""
     since, until = _time("since"), _time("until")
     query = select(_u.c.party_id).where(_u.c.at >= since, _u.c.at < until).distinct()
-    if filtered:
+    if departments is not None:
         joined, department = employment_join(_u, _u.c.party_id, _u.c.at, "e")
-        query = query.select_from(joined).where(department.in_(bindparam("ids", expanding=True)))
-    return query
+        query = query.select_from(joined).where(ids_in(department, "ids", departments))
+    return Prepared(query)
 
 
 @functools.cache
-def adoption_by_department(filtered: bool) -> Select[Any]:
-    """Usage per department of the day in [since, until), without ``excluded`` if *filtered*."""
+def adoption_by_department(departments: Shape, excluded: Shape) -> Prepared:
+    """Usage per department of the day (of ``ids``) in [since, until), without ``excluded``."""
     since, until = _time("since"), _time("until")
     joined, department = employment_join(_u, _u.c.party_id, _u.c.at, "e")
     records = _u.c.records_created + _u.c.records_updated
@@ -379,18 +417,20 @@ def adoption_by_department(filtered: bool) -> Select[Any]:
         .where(_u.c.at >= since, _u.c.at < until, department.is_not(None))
         .group_by(department)
     )
-    if filtered:
-        query = query.where(_u.c.party_id.not_in(bindparam("excluded", expanding=True)))
-    return query
+    if departments is not None:
+        query = query.where(ids_in(department, "ids", departments))
+    if excluded is not None:
+        query = query.where(~ids_in(_u.c.party_id, "excluded", excluded))
+    return Prepared(query)
 
 
 @functools.cache
-def departments(filtered: bool) -> Select[Any]:
-    """Every department (or those in ``ids``, expanding)."""
+def departments(ids: Shape) -> Prepared:
+    """Every department (or those in ``ids``)."""
     query = select(_party.c.id).where(_party.c.kind == DEPARTMENT)
-    if filtered:
-        query = query.where(_party.c.id.in_(bindparam("ids", expanding=True)))
-    return query
+    if ids is not None:
+        query = query.where(ids_in(_party.c.id, "ids", ids))
+    return Prepared(query)
 
 
 @functools.cache
@@ -409,20 +449,6 @@ def usage_by_employee() -> Select[Any]:
         )
         .where(_u.c.at >= since, _u.c.at < until)
         .group_by(_u.c.party_id)
-    )
-
-
-@functools.cache
-def person_figures() -> Select[Any]:
-    """Requests a person filed and handled in [since, until)."""
-    party, since, until = _id("party"), _time("since"), _time("until")
-    return select(
-        func.sum(case((_r.c.requester_id == party, 1), else_=0)).label("filed"),
-        func.sum(case((_r.c.assignee_id == party, 1), else_=0)).label("handled"),
-    ).where(
-        or_(_r.c.requester_id == party, _r.c.assignee_id == party),
-        _r.c.opened_at >= since,
-        _r.c.opened_at < until,
     )
 
 

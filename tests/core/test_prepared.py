@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    cast,
     event,
     func,
     insert,
@@ -170,3 +171,19 @@ def test_textual_statements_name_their_columns_from_the_driver(engine: Engine) -
     with engine.connect() as connection:
         row = counted.first(connection)
     assert (row.n, row.top) == (3, 3)
+
+
+def test_float_results_read_like_sqlalchemy_on_both_backends(engine: Engine) -> None:
+    # PostgreSQL's float conversion depends on the column type the driver reports:
+    # it is settled at the first run.
+    _fill(engine)
+    scores = Prepared(
+        select(sample.c.name, (cast(sample.c.id, Float) / 2).label("half"))
+        .where(sample.c.name != "skipped")
+        .order_by(sample.c.name)
+    )
+    with engine.connect() as connection:
+        found = scores.rows(connection)
+        expected = list(connection.execute(scores.statement))
+    assert [tuple(row) for row in found] == [tuple(row) for row in expected]
+    assert [(row.name, row.half) for row in found] == [("ann", 0.5), ("bob", 1.0)]
