@@ -33,6 +33,7 @@ __all__ = [
     "interactions_by_ids",
     "participants_by_ids",
     "participations",
+    "recent_participations",
     "party_by_id",
     "party_by_key",
     "relationships_of",
@@ -182,3 +183,22 @@ def participations(
     if has_limit:
         query = query.limit(bindparam("limit"))
     return Prepared(query)
+
+
+@functools.cache
+def recent_participations(
+    has_type: bool, has_role: bool, has_since: bool, has_before: bool
+) -> Prepared:
+    """A party's participation rows, newest first, at most ``fetch`` (no grouping).
+
+    Read straight off the ``(party_id, occurred_at)`` index, so the cost is the
+    rows asked for, not the party's whole history. An interaction the party
+    joined in two roles appears twice, side by side: the caller drops repeats.
+    """
+    conditions = _participation_filter(has_type, has_role, has_since, has_before)
+    return Prepared(
+        select(_part.c.interaction_id)
+        .where(and_(*conditions))
+        .order_by(_part.c.occurred_at.desc(), _part.c.interaction_id.desc())
+        .limit(bindparam("fetch"))
+    )

@@ -319,3 +319,20 @@ def test_a_reader_fetches_a_party_and_its_relationships_once(toolkit: Toolkit) -
     assert again == first
     assert [view.other.key for view in current] == ["alice"]
     assert sorted(view.other.key for view in ended) == ["alice", "bob"]
+
+
+def test_the_latest_interactions_are_the_first_of_the_whole_history(toolkit: Toolkit) -> None:
+    # Alice buys for herself (two roles: two participant rows) and for Kid, at times that
+    # tie and times that do not: every limit must give the head of the full, ordered list.
+    for index in range(12):
+        at = JAN + timedelta(days=index // 2)
+        buy(toolkit, "alice", at, index, consumer="alice" if index % 3 else "kid")
+    everything = toolkit.interactions("alice", limit=None)
+    assert len(everything) == 12
+    assert [item.occurred_at for item in everything] == sorted(
+        (item.occurred_at for item in everything), reverse=True
+    )
+    for limit in range(14):
+        assert toolkit.interactions("alice", limit=limit) == everything[:limit]
+        purchases = toolkit.interactions("alice", type="purchase", limit=limit)
+        assert purchases == everything[:limit]
