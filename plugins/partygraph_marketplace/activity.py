@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from partygraph import Interaction, Participant, Party
+from partygraph.storage.prepared import copy_rows, execute_many
 from partygraph.storage.tables import interaction_table, participant_table
 from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.periods import stamp
@@ -120,7 +121,7 @@ def _index_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def record(settings: Settings, items: Sequence[Interaction], connection: Connection) -> int:
-    """Insert the activity rows of a written batch (one executemany).
+    """Insert the activity rows of a written batch (one executemany, or COPY on PostgreSQL).
 
     The rows go to the driver as tuples, as the core's own bulk inserts do: the
     per-row type processing of a Core insert costs more than the database's work
@@ -136,8 +137,11 @@ def record(settings: Settings, items: Sequence[Interaction], connection: Connect
     if not rows:
         return 0
     rows.sort(key=_index_order)
+    if copy_rows(connection, activity.name, COLUMNS, rows):
+        return len(rows)
     marker = "?" if sqlite else "%s"
-    connection.exec_driver_sql(
+    execute_many(
+        connection,
         f"INSERT INTO {activity.name} ({', '.join(COLUMNS)}) "
         f"VALUES ({', '.join([marker] * len(COLUMNS))})",
         rows,

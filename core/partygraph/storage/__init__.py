@@ -1,7 +1,9 @@
-"""Storage: the core's tables, engines for SQLite and PostgreSQL, and migrations."""
+"""Storage: the core's tables, engines for SQLite and PostgreSQL, migrations, and the
+statement tools of the hot paths (:class:`Prepared`, :func:`execute_many`, :func:`copy_rows`)."""
 
 from partygraph.storage.engine import create_engine_for, redact_url
 from partygraph.storage.migrations import MigrationSource, upgrade
+from partygraph.storage.prepared import Prepared, copy_rows, execute_many
 from partygraph.storage.tables import (
     InteractionRow,
     ParticipantRow,
@@ -15,9 +17,12 @@ __all__ = [
     "MigrationSource",
     "ParticipantRow",
     "PartyRow",
+    "Prepared",
     "RelationshipRow",
+    "copy_rows",
     "core_tables",
     "create_engine_for",
+    "execute_many",
     "redact_url",
     "upgrade",
 ]
