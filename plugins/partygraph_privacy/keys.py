@@ -48,7 +48,7 @@ class Keyring:
     def digest(self, *parts: str) -> str:
         """A keyed hash of the parts (hex)."""
         message = "\x1f".join(parts).encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, message, hashlib.sha256).hex()
 
     def ref(self, kind: str, value: object) -> str:
         """A stable pseudonymous reference, e.g. ``ref("party", 42)``; not reversible."""

@@ -638,31 +638,86 @@ def excluded_for_purpose(
     from partygraph_privacy.erasure import PSEUDONYM_PREFIX
 
     kinds = plugin.toolkit.vocabulary.party_kinds
-    subjects = {
-        party.id: subject_of(party, kinds)
-        for party in parties
-        if party.id is not None
-        and (kind := kinds.get(party.kind)) is not None
-        and kind.personal
-        and not party.key.startswith(PSEUDONYM_PREFIX)
-    }
-    if not subjects:
-        return {}
     # In one read, a party's answer for a purpose is worked out once, whoever asks.
     answers: dict[int, str | None] = (
         memo.setdefault(("excluded", purpose, to_storage(as_of)), {}) if memo is not None else {}
     )
-    missing = {
-        party_id: subject for party_id, subject in subjects.items() if party_id not in answers
-    }
+    persons: list[int] = []
+    missing: dict[int, Party] = {}
+    for party in parties:
+        party_id = party.id
+        if (
+            party_id is None
+            or (kind := kinds.get(party.kind)) is None
+            or not kind.personal
+            or party.key.startswith(PSEUDONYM_PREFIX)
+        ):
+            continue
+        persons.append(party_id)
+        if party_id not in answers:
+            missing[party_id] = party
     if missing:
-        ledger = Ledger.load(connection, plugin.settings, missing, [purpose], as_of, memo=memo)
-        for party_id in missing:
-            decision = ledger.state(party_id, purpose, as_of).decision()
-            answers[party_id] = (
-                None if decision.allowed else f"no lawful basis for {purpose}: {decision.reason}"
-            )
-    return {party_id: reason for party_id in subjects if (reason := answers[party_id]) is not None}
+        _work_out(plugin, missing, purpose, as_of, connection, memo, answers)
+    return {party_id: reason for party_id in persons if (reason := answers[party_id]) is not None}
+
+
+def _work_out(
+    plugin: PrivacyPlugin,
+    parties: Mapping[int, Party],
+    purpose: str,
+    as_of: datetime,
+    connection: Connection,
+    memo: dict[Any, Any] | None,
+    answers: dict[int, str | None],
+) -> None:
+    """Fill *answers* for *parties*: one read of their ledger entries, then the fold.
+
+    Most parties have no entry at all: their answer depends on the purpose alone
+    (:func:`_without_entries`), so only those with entries are folded.
+    """
+    if memo is not None:
+        entries = _remembered(connection, parties, as_of, memo)
+    else:
+        entries = _entries(connection, parties, [purpose, ALL_PURPOSES], as_of)
+        for party_id in parties:  # known to have none: Ledger.load reads nothing more
+            entries.setdefault(party_id, [])
+    plain = _without_entries(plugin, purpose)
+    folded: dict[int, Subject] = {}
+    kinds = plugin.toolkit.vocabulary.party_kinds
+    for party_id, party in parties.items():
+        if plain is not None and not entries.get(party_id):
+            answers[party_id] = plain[0]
+        else:
+            folded[party_id] = subject_of(party, kinds)
+    if not folded:
+        return
+    ledger = Ledger.load(
+        connection, plugin.settings, folded, [purpose], as_of, memo=memo, known=entries
+    )
+    for party_id in folded:
+        decision = ledger.state(party_id, purpose, as_of).decision()
+        answers[party_id] = (
+            None if decision.allowed else f"no lawful basis for {purpose}: {decision.reason}"
+        )
+
+
+def _without_entries(plugin: PrivacyPlugin, purpose: str) -> tuple[str | None] | None:
+    """The answer for *purpose* of any person without a ledger entry, or None when it
+    depends on the person (selling or sharing a minor's data under the CCPA).
+
+    Folding no entries gives a reason that names only the purpose and its
+    configuration, so it is worked out once per toolkit, by the fold itself.
+    """
+    if purpose == SALE_OR_SHARING:
+        return None
+    found = plugin.plain_answers.get(purpose)
+    if found is None:
+        nobody = Subject(0, "", "", {}, True)
+        state = State(0, purpose, utcnow(), (), None, None, nobody, plugin.settings, Guardians({}))
+        decision = state.decision()
+        reason = None if decision.allowed else f"no lawful basis for {purpose}: {decision.reason}"
+        found = plugin.plain_answers[purpose] = (reason,)
+    return found
 
 
 # -- questions ---------------------------------------------------------------------------------

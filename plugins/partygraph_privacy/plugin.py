@@ -78,6 +78,9 @@ class PrivacyPlugin:
         self._keys: Keyring | None = None
         self._at_exit: _FlushAtExit | None = None
         self.key_source: str | None = None
+        #: Per purpose, the answer of ``partygraph_permitted`` for a person without a
+        #: ledger entry (it depends on the settings alone; see ``ledger._without_entries``).
+        self.plain_answers: dict[str, tuple[str | None]] = {}
         from partygraph_privacy.erasure import BUILTIN_MASKING, BUILTIN_MASKING_RESULTS
 
         #: Masking strategies of this toolkit (the built-ins plus registered ones).
@@ -114,6 +117,7 @@ class PrivacyPlugin:
     @hookimpl
     def partygraph_configure(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings.from_config(settings)
+        self.plain_answers = {}
         self.reads = ReadLog(self.settings.audit_read_batch, self.settings.audit_read_seconds)
 
     @hookimpl

@@ -30,21 +30,24 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 __all__ = ["PendingRead", "ReadLog"]
 
 
-@attrs.frozen
-class PendingRead:
-    """One read's audit entry, complete but for its place in the chain."""
+class PendingRead(NamedTuple):
+    """One read's audit entry as given, before its place in the chain.
+
+    The actor and the subject are kept as given (an actor name, a party id) and
+    turned into keyed references when the entry is appended: a read pays for a
+    tuple, the append for the hashing, in batches. A named tuple, because one is
+    made per read.
+    """
 
     at: datetime
-    actor_ref: str | None
+    actor: str | None
     action: str
-    subject_ref: str | None
+    subject_id: int | None
     purpose: str | None
     detail: Mapping[str, Any] | None
 

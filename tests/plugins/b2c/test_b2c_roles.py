@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+import pytest
 from b2c_records import person, purchase, refund, roles_of, usage
 
 from partygraph import Cardinality, RelationshipType, Toolkit, hookimpl
@@ -221,3 +222,23 @@ def test_prospects_can_be_turned_off(b2c: Callable[..., Toolkit]) -> None:
     toolkit = b2c({"prospects": {"enabled": False}})
     toolkit.write([person("ann")])
     assert toolkit.roles("ann") == []
+
+
+def test_a_partys_purchases_are_found_through_its_typed_participant_index(
+    b2c: Callable[..., Toolkit],
+) -> None:
+    """The purchases of one party are searched by (party, type, role, time), not by
+    (party, time): a party with many other interactions costs no more to read."""
+    toolkit = b2c()
+    if toolkit.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is SQLite's; PostgreSQL plans by its statistics")
+    from partygraph_b2c import statements
+
+    with toolkit.engine.connect() as connection:
+        sql = statements.orders_of_party.statement.compile(dialect=connection.dialect).string
+        params = ["2030-01-01", "purchaser", "purchaser", "consumer", 1, "purchase"]
+        params += ["2030-01-01", "purchaser", "consumer"]
+        plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(params)).all()
+    first = str(plan[0][-1])
+    assert "ix_participant_party_type" in first
+    assert "role=?" in first

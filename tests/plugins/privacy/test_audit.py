@@ -458,3 +458,66 @@ def test_concurrent_writers_and_readers_keep_one_chain(privacy_toolkit: PrivacyT
     rows = audit_rows(toolkit)
     assert [row["seq"] for row in rows] == list(range(1, 34))
     assert toolkit.plugin("privacy").verify_audit()["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("actor_ref", "subject_ref", "purpose", "detail"),
+    [
+        (None, None, None, None),
+        ("a" * 32, "b" * 32, "service", {"kind": "person", "source": "api"}),
+        (None, "c" * 32, 'qu"ote\\', {"kind": "person", "source": "Zoë ✓", "viewer_role": None}),
+        ("d" * 32, None, "analytics", {"count": 3, "subjects": ["x", "y"], "ratio": 0.1}),
+        (None, None, "é", {"nested": {"b": [1, 2.5, None, True], "a": "ü"}, "1": "one"}),
+    ],
+)
+def test_entry_text_is_the_canonical_text(
+    actor_ref: str | None, subject_ref: str | None, purpose: str | None, detail: Any
+) -> None:
+    """Appending spells an entry itself; verifying goes through ``canonical``: same text."""
+    from partygraph_privacy.audit import _detail_of, _entry_text, canonical
+
+    stored, detail_text = _detail_of(detail)
+    text_ = _entry_text(
+        seq=42,
+        at_text="2024-05-01 10:00:00.000001",
+        actor_ref=actor_ref,
+        action="read:view",
+        subject_ref=subject_ref,
+        purpose=purpose,
+        detail_text=detail_text,
+    )
+    expected = canonical(
+        {
+            "seq": 42,
+            "at": "2024-05-01 10:00:00.000001",
+            "actor_ref": actor_ref,
+            "action": "read:view",
+            "subject_ref": subject_ref,
+            "purpose": purpose,
+            "detail": stored,
+        }
+    )
+    assert text_ == expected
+    assert stored == (json.loads(canonical(detail)) if detail is not None else None)
+
+
+def test_buffered_reads_of_many_parties_and_actors_verify(
+    privacy_toolkit: PrivacyToolkit,
+) -> None:
+    """Reads keep their actor and subject as given; the references made at the append
+    are those of an immediate entry, and the chain verifies."""
+    toolkit = populated(privacy_toolkit)
+    for actor in ("agent-1", "agent-2", None):
+        toolkit.view("alice", context=Context(actor=actor, purpose="service", source="crm"))
+    privacy = toolkit.plugin("privacy")
+    rows = audit_rows(toolkit)
+    reads = [row for row in rows if row["action"] == "read:view"][-3:]
+    assert [row["actor_ref"] for row in reads] == [
+        privacy.keys.ref("actor", "agent-1"),
+        privacy.keys.ref("actor", "agent-2"),
+        None,
+    ]
+    alice = toolkit.party("alice")
+    assert {row["subject_ref"] for row in reads} == {privacy.keys.ref("party", alice.id)}
+    assert _json(reads[0]["detail"]) == {"kind": "person", "source": "crm"}
+    assert privacy.verify_audit()["ok"]

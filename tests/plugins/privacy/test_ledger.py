@@ -338,3 +338,21 @@ def test_one_reader_reads_the_ledger_once_for_every_purpose(toolkit: Toolkit) ->
         event.remove(toolkit.engine, "before_cursor_execute", listen)
     assert together == apart
     assert len(reads) == 2  # one per horizon
+
+
+def test_people_without_entries_are_answered_as_the_fold_answers(toolkit: Toolkit) -> None:
+    """A person with no ledger entry gets the answer worked out once per purpose; it is
+    the fold's own answer, and a person with entries is still folded."""
+    plugin = privacy(toolkit)
+    toolkit.upsert_party("bob", "person")
+    plugin.grant("alice", "marketing", at="2026-01-01")
+    ids = {key: toolkit.party(key).id for key in ("alice", "bob")}
+    for purpose in ("marketing", "analytics", "billing"):
+        found = toolkit.excluded(["alice", "bob"], purpose, "2026-02-01")
+        for key, party_id in ids.items():
+            decision = plugin.basis(key, purpose, at="2026-02-01")
+            expected = None if decision.allowed else f"no lawful basis for {purpose}: "
+            assert found.get(party_id) == (
+                None if expected is None else f"{expected}{decision.reason} (privacy)"
+            )
+    assert set(plugin.plain_answers) == {"marketing", "analytics", "billing"}
