@@ -338,7 +338,9 @@ def handoff_counts(candidates: bool) -> Prepared:
     With *candidates*, only hand-offs involving ``party`` or its employees.
     """
     sender = _side("from", candidates)
-    receiver = _side("to", candidates)
+    # The receiving side joins the sender's hand-offs by interaction: the
+    # sender's candidates bound it, so the candidate list is built once.
+    receiver = _side("to", False)
     inter = interaction_table
     outcome = inter.c.payload["outcome"].as_string()
     return Prepared(
