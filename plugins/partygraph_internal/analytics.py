@@ -262,17 +262,22 @@ def adoption(
         int(row.target_id): int(row.n)
         for row in statements.headcounts(shape).rows(connection, {**params, **scope})
     }
-    population = sorted(
-        int(row.party_id)
-        for row in statements.usage_population(shape).rows(connection, {**params, **scope})
-    )
-    excluded = _excluded(graph, population, period.until)
-    left_out: dict[str, Any] = {}
-    without = bind_ids(left_out, "excluded", sorted(excluded)) if excluded else None
-    query = statements.adoption_by_department(shape, without)
-    usage = {
-        int(row.department): row for row in query.rows(connection, {**params, **scope, **left_out})
-    }
+    usage: dict[int, Any] = {}
+    if departments is None or any(headcounts.get(d, 0) >= minimum for d in departments):
+        # Usage matters only where a department is reported; none in the period, none to sum.
+        population = sorted(
+            int(row.party_id)
+            for row in statements.usage_population(shape).rows(connection, {**params, **scope})
+        )
+        if population:
+            excluded = _excluded(graph, population, period.until)
+            left_out: dict[str, Any] = {}
+            without = bind_ids(left_out, "excluded", sorted(excluded)) if excluded else None
+            query = statements.adoption_by_department(shape, without)
+            usage = {
+                int(row.department): row
+                for row in query.rows(connection, {**params, **scope, **left_out})
+            }
     if departments is None:
         listed = statements.departments(shape)
         ids = [int(row.id) for row in listed.rows(connection, scope)]

@@ -22,7 +22,7 @@ from sqlalchemy import (
     FromClause,
     and_,
     bindparam,
-    case,
+    func,
     or_,
     select,
 )
@@ -85,11 +85,17 @@ def employment_join(
 def credited_department(
     base: FromClause, party: ColumnElement[Any], at: ColumnElement[Any], alias: str
 ) -> tuple[FromClause, ColumnElement[Any]]:
-    """The department an event by *party* at *at* is credited to (the party itself, if one)."""
+    """The department an event by *party* at *at* is credited to (the party itself, if one).
+
+    Only persons are ``employed_in`` (the vocabulary's source kinds), so the
+    employment of the day, when there is one, is the answer; the party's kind
+    is looked up only when there is none (a department acting itself, or a
+    person employed nowhere then): one probe fewer per event of an employee.
+    """
+    joined, target = employment_join(base, party, at, f"{alias}_employment")
     kind = _party.alias(f"{alias}_party")
-    with_kind = base.outerjoin(kind, kind.c.id == party)
-    joined, target = employment_join(with_kind, party, at, f"{alias}_employment")
-    return joined, case((kind.c.kind == DEPARTMENT, party), else_=target)
+    itself = select(kind.c.id).where(kind.c.id == party, kind.c.kind == DEPARTMENT)
+    return joined, func.coalesce(target, itself.scalar_subquery())
 
 
 @attrs.frozen

@@ -67,8 +67,30 @@ request = Table(
     Column("resolved_at", DateTime, nullable=True),
     Column("resolution_seconds", Float, nullable=True),
     Column("satisfaction", Integer, nullable=True),
-    Index("ix_internal_request_provider", "provider_id", "opened_at"),
-    Index("ix_internal_request_requester", "requester_id", "opened_at"),
+    # Covering: a department's reads (roles, service levels, medians) and a
+    # person's come from the index alone, not from scattered table rows (the
+    # rowid, interaction_id, is in every SQLite index entry already).
+    Index(
+        "ix_internal_request_provider",
+        "provider_id",
+        "opened_at",
+        "requester_id",
+        "category",
+        "due_at",
+        "resolved_at",
+        "satisfaction",
+        "resolution_seconds",
+    ),
+    Index(
+        "ix_internal_request_requester",
+        "requester_id",
+        "opened_at",
+        "provider_id",
+        "category",
+        "due_at",
+        "resolved_at",
+        "assignee_id",
+    ),
     Index("ix_internal_request_assignee", "assignee_id", "opened_at"),
     Index("ix_internal_request_opened", "opened_at"),
 )

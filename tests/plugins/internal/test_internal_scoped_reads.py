@@ -114,3 +114,52 @@ def test_a_person_roles_and_figures_come_from_one_activity_read(
     assert [
         role.role for role in toolkit.roles("op2", "2026-04-01") if role.plugin == "internal"
     ] == ["internal_customer"]
+
+
+def test_a_department_s_requests_are_those_the_population_report_credits_to_it(
+    internal_toolkit: Callable[..., Toolkit],
+) -> None:
+    # A department's roles read its requests from its own employed_in links; the
+    # population report credits every request through the requester's employment
+    # of the day. Both must count the same requests (Sam's move, and Ops asking
+    # as a department, included).
+    toolkit = internal_toolkit()
+    world(toolkit)
+    year = Period(datetime(2025, 4, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    credited = {
+        (customer, row["department"]): n
+        for row in toolkit.plugin("internal").service_levels(year.since, year.until)
+        for customer, n in row["by_customer"].items()
+    }
+    filed = {}
+    for key in ("it", "sales", "ops"):
+        for role in toolkit.roles(key, "2026-04-01"):
+            if role.role == "internal_customer" and role.context is not None:
+                for part in role.reason.split("; "):
+                    if " filed " in part:
+                        filed[(key, role.context.key)] = int(part.split(" filed ")[1].split()[0])
+    assert filed == {
+        pair: n
+        for pair, n in credited.items()
+        if pair[0] != pair[1] and pair[0] != "(no department)"
+    }
+    assert filed == {("sales", "it"): 2, ("ops", "it"): 2}
+
+
+def test_a_period_without_crm_usage_reports_headcounts_and_no_activity(
+    internal_toolkit: Callable[..., Toolkit],
+) -> None:
+    toolkit = internal_toolkit({"min_group_size": 2})
+    ids = world(toolkit)
+    settings = toolkit.plugin("internal").settings
+    quiet = Period(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
+    with toolkit.reader("2025-07-01") as graph:
+        everyone = analytics.adoption(graph, settings, quiet)
+        for key in ("it", "sales", "ops"):
+            assert analytics.adoption(graph, settings, quiet, [ids[key]]) == [
+                row for row in everyone if row["department"] == key
+            ]
+    sales = next(row for row in everyone if row["department"] == "sales")
+    assert sales["reported"]
+    assert sales["active_users"] == 0
+    assert sales["records"] == 0
