@@ -48,7 +48,7 @@ def readable_table(result: dict[str, Any]) -> Table:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for section in ("scale", "world", "ingest", "single_write", "reads", "analytics", "privacy"):
-        for name, value in result[section].items():
+        for name, value in _flat(result[section]):
             shown = (
                 f"{value:,}"
                 if isinstance(value, int | float) and not isinstance(value, bool)
@@ -56,6 +56,17 @@ def readable_table(result: dict[str, Any]) -> Table:
             )
             table.add_row(section, name, shown)
     return table
+
+
+def _flat(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted name, value) of *figures*, nested sections (``by_kind``) spelled out."""
+    found: list[tuple[str, Any]] = []
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            found.extend(_flat(value, f"{prefix}{name}."))
+        else:
+            found.append((f"{prefix}{name}", value))
+    return found
 
 
 @click.command("bench")

@@ -22,7 +22,19 @@ from partygraph_bench.world import (
     structure_records,
 )
 
-__all__ = ["measure_reads", "sample_keys"]
+__all__ = ["KINDS", "measure_reads", "sample_keys"]
+
+#: The kind of party each sampled key's prefix names (``reads.by_kind`` in the report).
+KINDS = {
+    "hm": "household_member",
+    "rdr": "rider",
+    "drv": "driver",
+    "cm": "committee_member",
+    "emp": "employee",
+    "acct": "account",
+    "hh": "household",
+    "dept": "department",
+}
 
 
 def sample_keys(plan: Plan, count: int, seed: int) -> list[str]:
@@ -69,6 +81,7 @@ def measure_reads(context: BenchContext) -> dict[str, Any]:
     views: list[float] = []
     roles: list[float] = []
     small_views: list[float] = []
+    by_kind: dict[str, tuple[list[float], list[float]]] = {}
     count = context.scale.reads
     try:
         with context.progress.task("reads (view, roles)", context.repeat * count) as advance:
@@ -80,6 +93,9 @@ def measure_reads(context: BenchContext) -> dict[str, Any]:
                     started = clock()
                     toolkit.roles(key, AS_OF)
                     roles.append(clock() - started)
+                    kind_views, kind_roles = by_kind.setdefault(KINDS[key.split("-")[0]], ([], []))
+                    kind_views.append(views[-1])
+                    kind_roles.append(roles[-1])
                     small_views.append(_time_view(reference or toolkit, small_key))
                     advance(1)
     finally:
@@ -95,4 +111,11 @@ def measure_reads(context: BenchContext) -> dict[str, Any]:
         "roles_p99_us": us(percentile(roles, 0.99)),
         "small_scale_view_p50_us": us(small_p50),
         "growth_ratio_p50": round(view_p50 / small_p50, 3),
+        "by_kind": {
+            kind: {
+                "view_p50_us": us(percentile(kind_views, 0.5)),
+                "roles_p50_us": us(percentile(kind_roles, 0.5)),
+            }
+            for kind, (kind_views, kind_roles) in sorted(by_kind.items())
+        },
     }

@@ -17,6 +17,7 @@ from rich.console import Console
 from partygraph.cli import cli
 from partygraph_bench.analytics import MEASUREMENTS
 from partygraph_bench.cli import readable_table
+from partygraph_bench.reads import KINDS
 from partygraph_bench.scales import SCALES
 from partygraph_bench.world import Plan
 
@@ -59,6 +60,14 @@ def test_figures_are_positive_numbers(report: dict[str, Any], section: str) -> N
         assert value > 0, name
 
 
+def test_reads_are_reported_for_every_kind_of_party(report: dict[str, Any]) -> None:
+    by_kind = report["reads"]["by_kind"]
+    assert set(by_kind) == set(KINDS.values())
+    for kind, figures in by_kind.items():
+        assert figures["view_p50_us"] > 0, kind
+        assert figures["roles_p50_us"] > 0, kind
+
+
 def test_the_world_holds_what_its_seed_says(report: dict[str, Any]) -> None:
     plan = Plan.for_scale(SCALES["tiny"], subjects=2)
     scale = report["scale"]
@@ -90,6 +99,7 @@ def test_the_readable_table_names_every_section(report: dict[str, Any]) -> None:
     for section in ("ingest", "single_write", "reads", "analytics", "privacy"):
         assert section in text
     assert "ratio_to_floor" in text
+    assert "by_kind.department.view_p50_us" in text
 
 
 def test_an_unsupported_database_is_refused_with_exit_2_and_no_password(
