@@ -5,7 +5,8 @@ describes, so every read a hook or a view makes repeatedly is constructed
 here once per shape (which optional filters are present), cached, and run as
 a :class:`~partygraph.storage.prepared.Prepared` statement. Lists of ids are
 bound one parameter per id, in buckets of powers of two (the last id
-repeated), so a handful of compiled shapes serve every list length.
+repeated; see :func:`~partygraph.storage.prepared.bucketed`), so a handful of
+compiled shapes serve every list length.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from partygraph.storage.tables import (
 )
 
 __all__ = [
-    "bucketed",
     "highest_sqlite_id",
     "interaction_keys",
     "party_refs_by_ids",
@@ -48,25 +48,9 @@ _part = participant_table
 party_by_key = Prepared(select(_party).where(_party.c.key == bindparam("ref")))
 party_by_id = Prepared(select(_party).where(_party.c.id == bindparam("ref")))
 
-#: Largest id list bound parameter by parameter; longer lists are split.
-MAX_BUCKET = 256
-
 
 def _ids(size: int) -> list[Any]:
     return [bindparam(f"id{index}") for index in range(size)]
-
-
-def bucketed(ids: list[Any]) -> list[tuple[int, dict[str, Any]]]:
-    """*ids* as (bucket size, parameters) chunks: ``id0``, ``id1``, ... padded to the size."""
-    chunks = []
-    for start in range(0, len(ids), MAX_BUCKET):
-        chunk = ids[start : start + MAX_BUCKET]
-        size = 1
-        while size < len(chunk):
-            size *= 2
-        padded = chunk + [chunk[-1]] * (size - len(chunk))
-        chunks.append((size, {f"id{index}": value for index, value in enumerate(padded)}))
-    return chunks
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from partygraph.model import (
     RelationshipView,
     RoleAssignment,
 )
+from partygraph.storage.prepared import bucketed
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -227,7 +228,7 @@ class SqlGraph:
         known = self._summaries
         found = {}
         missing = ids if known is None else {number for number in ids if number not in known}
-        for size, params in statements.bucketed(sorted(missing)):
+        for size, params in bucketed(sorted(missing)):
             for row in statements.summaries_by_ids(size).rows(self._connection, params):
                 found[row.id] = PartySummary(row.id, row.key, row.kind, row.name)
         if known is not None:
@@ -381,7 +382,7 @@ class SqlGraph:
             return []
         rows: dict[int, Any] = {}
         participants: dict[int, list[Participant]] = {}
-        for size, params in statements.bucketed(list(dict.fromkeys(ids))):
+        for size, params in bucketed(list(dict.fromkeys(ids))):
             for row in statements.interactions_by_ids(size).rows(self._connection, params):
                 rows[row.id] = row
             for part in statements.participants_by_ids(size).rows(self._connection, params):

@@ -29,7 +29,7 @@ from partygraph.errors import NotFoundError, UserError, ValidationError
 from partygraph.model import Context, Interaction, Participant, Party, PartyRef, Relationship
 from partygraph.reading import SqlGraph, party_from_row, relationship_from_row
 from partygraph.schemas import load_schema
-from partygraph.storage.prepared import copy_rows, execute_many
+from partygraph.storage.prepared import bucketed, copy_rows, execute_many
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import MIN_TIME, from_storage, parse_time, to_storage, utcnow
 from partygraph.validation import CompiledSchema
@@ -256,7 +256,7 @@ class Pipeline:
             (keys, statements.party_refs_by_keys),
             (ids, statements.party_refs_by_ids),
         ):
-            for size, params in statements.bucketed(found):
+            for size, params in bucketed(found):
                 for row in statement(size).rows(self.connection, params):
                     self._remember(row.id, row.key, row.kind)
 
@@ -955,7 +955,7 @@ class Pipeline:
         self._lookup(refs)
         keys = [item[1] for item in staged if item[1] is not None]
         seen: set[str] = set()
-        for size, params in statements.bucketed(keys):
+        for size, params in bucketed(keys):
             seen.update(
                 row.key for row in statements.interaction_keys(size).rows(self.connection, params)
             )

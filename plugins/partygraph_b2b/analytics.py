@@ -45,6 +45,8 @@ from sqlalchemy import (
 )
 
 from partygraph import GraphReader, Party, RelationshipView
+from partygraph.storage import prepared
+from partygraph.storage.prepared import IdShape, bind_ids
 from partygraph.storage.tables import participant_table, party_table, relationship_table
 from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
 from partygraph_b2b import statements
@@ -630,15 +632,15 @@ def load(
             parent[int(row.source_id)] = int(row.target_id)
     elif account_ids is not None and with_descendants:
         start: dict[str, Any] = {"at": moment}
-        shape = statements.bind_ids(start, "start", account_ids)
+        shape = bind_ids(start, "start", account_ids)
         for row in statements.hierarchy("down", shape).rows(connection, start):
             parent[int(row.child)] = int(row.parent)
         account_ids = sorted({*account_ids, *parent})
 
     params: dict[str, Any] = {"at": moment}
-    scoped: tuple[statements.Shape, statements.Shape] = (
-        statements.bind_ids(params, "accounts", account_ids) if account_ids is not None else None,
-        statements.bind_ids(params, "persons", person_ids) if person_ids is not None else None,
+    scoped: tuple[IdShape, IdShape] = (
+        bind_ids(params, "accounts", account_ids) if account_ids is not None else None,
+        bind_ids(params, "persons", person_ids) if person_ids is not None else None,
     )
     roles: dict[tuple[int, int], list[str]] = {}
     links: dict[tuple[int, int], list[Stake]] = {}
@@ -706,7 +708,7 @@ def load(
     jobs: dict[int, list[Job]] = {}
     if detail and (population or people):
         job_params: dict[str, Any] = {"at": moment}
-        held_by = None if population else statements.bind_ids(job_params, "persons", people)
+        held_by = None if population else bind_ids(job_params, "persons", people)
         for job in statements.jobs(held_by).rows(connection, job_params):
             held = Job._make(job)
             jobs.setdefault(held.person_id, []).append(held)
@@ -718,7 +720,7 @@ def load(
         )
         if tops:
             start = {"at": moment}
-            shape = statements.bind_ids(start, "start", tops)
+            shape = bind_ids(start, "start", tops)
             for edge in statements.hierarchy("up", shape).rows(connection, start):
                 parent[int(edge.child)] = int(edge.parent)
 
@@ -944,9 +946,9 @@ def _names(
         batches.append(list(connection.execute(query, params).all()))
     else:
         wanted = sorted(ids)
-        for start in range(0, len(wanted), statements.MAX_BOUND):
+        for start in range(0, len(wanted), prepared.MAX_BOUND):
             values: dict[str, Any] = {}
-            shape = statements.bind_ids(values, "ids", wanted[start : start + statements.MAX_BOUND])
+            shape = bind_ids(values, "ids", wanted[start : start + prepared.MAX_BOUND])
             batches.append(statements.names(shape, held).rows(connection, values))
     parties: dict[int, Named] = {}
     emails: dict[int, str] = {}

@@ -35,13 +35,13 @@ from sqlalchemy import (
 )
 
 from partygraph import Party, PartyRef, WriteBatch, WriteSession
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import IdShape as Shape
+from partygraph.storage.prepared import Prepared, bind_ids, ids_in
 from partygraph.storage.tables import participant_table, party_table
 from partygraph.times import from_storage, isoformat, parse_time, to_storage
 from partygraph.times import naive_utc as _naive
 from partygraph_b2b import tables
 from partygraph_b2b.settings import Settings
-from partygraph_b2b.statements import Shape, bind_ids, ids_in
 from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [

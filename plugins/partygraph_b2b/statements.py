@@ -38,15 +38,13 @@ from sqlalchemy import (
     select,
 )
 
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import IdShape as Shape
+from partygraph.storage.prepared import Prepared, ids_in
 from partygraph.storage.tables import participant_table, party_table, relationship_table
 from partygraph_b2b.settings import Settings
 from partygraph_b2b.vocabulary import ACCOUNT_ROLE
 
 __all__ = [
-    "MAX_BOUND",
-    "Shape",
-    "bind_ids",
     "contracts",
     "current",
     "engagement",
@@ -63,35 +61,6 @@ __all__ = [
 _rel = relationship_table
 _part = participant_table
 _party = party_table
-
-#: Longest id list bound parameter by parameter.
-MAX_BOUND = 256
-
-#: How an id list filters a statement: None (it does not), 0 (expanding), n (n parameters).
-Shape = int | None
-
-
-def bind_ids(params: dict[str, Any], name: str, ids: list[int]) -> Shape:
-    """Put *ids* into *params* under *name* and return the shape to build the statement with."""
-    if not ids or len(ids) > MAX_BOUND:
-        params[name] = ids
-        return 0
-    size = 1
-    while size < len(ids):
-        size *= 2
-    last = ids[-1]
-    for index in range(size):
-        params[f"{name}_{index}"] = ids[index] if index < len(ids) else last
-    return size
-
-
-def ids_in(column: Any, name: str, shape: Shape) -> ColumnElement[bool]:
-    """``column IN (...)`` for an id list of this shape."""
-    if not shape:
-        result: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
-        return result
-    found: ColumnElement[bool] = column.in_([bindparam(f"{name}_{i}") for i in range(shape)])
-    return found
 
 
 def current(table: Any = _rel) -> ColumnElement[bool]:

@@ -32,10 +32,11 @@ import attrs
 from sqlalchemy import Connection
 
 from partygraph import GraphReader, UserError
+from partygraph.storage.prepared import bind_ids
 from partygraph.times import isoformat, parse_time, to_storage, utcnow
 from partygraph_internal import statements
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, Settings
-from partygraph_internal.sql import Named, bind_ids, chunks, load_parties, named
+from partygraph_internal.sql import Named, chunks, load_parties, named
 from partygraph_internal.vocabulary import DEPARTMENT
 
 __all__ = [

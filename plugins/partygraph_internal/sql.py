@@ -21,7 +21,6 @@ from sqlalchemy import (
     Connection,
     FromClause,
     and_,
-    bindparam,
     func,
     or_,
     select,
@@ -29,21 +28,18 @@ from sqlalchemy import (
 
 from partygraph import Party
 from partygraph.reading import party_from_row
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import MAX_BOUND, Prepared, bind_ids, ids_in
+from partygraph.storage.prepared import IdShape as Shape
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import from_storage, to_storage
 from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, SERVES
 
 __all__ = [
-    "MAX_BOUND",
     "Named",
-    "Shape",
-    "bind_ids",
     "ServesLink",
     "chunks",
     "credited_department",
     "employment_join",
-    "ids_in",
     "load_parties",
     "named",
     "serves_links",
@@ -111,42 +107,6 @@ class Named:
     def label(self) -> str:
         """Its name, else its key."""
         return self.name or self.key
-
-
-#: Longest id list bound parameter by parameter (longer lists: one expanding parameter).
-MAX_BOUND = 256
-
-#: How an id list filters a statement: None (it does not), 0 (expanding), n (n parameters).
-Shape = int | None
-
-
-def bind_ids(params: dict[str, Any], name: str, ids: Sequence[int]) -> Shape:
-    """Put *ids* into *params* under *name*; the shape to build the statement with.
-
-    Ids are bound one parameter each (``name_0``, ``name_1`` ...), padded to a
-    power of two with the last id (a repeated id changes no ``IN``), so a few
-    prepared shapes serve every list; an empty or long list is one expanding
-    parameter, which takes SQLAlchemy's ordinary path.
-    """
-    if not ids or len(ids) > MAX_BOUND:
-        params[name] = list(ids)
-        return 0
-    size = 1
-    while size < len(ids):
-        size *= 2
-    last = ids[-1]
-    for index in range(size):
-        params[f"{name}_{index}"] = ids[index] if index < len(ids) else last
-    return size
-
-
-def ids_in(column: Any, name: str, shape: Shape) -> ColumnElement[bool]:
-    """``column IN (...)`` for an id list bound by :func:`bind_ids` with this shape."""
-    if not shape:
-        found: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
-        return found
-    bound: ColumnElement[bool] = column.in_([bindparam(f"{name}_{i}") for i in range(shape)])
-    return bound
 
 
 @functools.cache

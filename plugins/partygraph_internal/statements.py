@@ -33,7 +33,8 @@ from sqlalchemy import (
     union_all,
 )
 
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import IdShape as Shape
+from partygraph.storage.prepared import Prepared, ids_in
 from partygraph.storage.tables import (
     interaction_table,
     participant_table,
@@ -41,7 +42,7 @@ from partygraph.storage.tables import (
     relationship_table,
 )
 from partygraph_internal import tables
-from partygraph_internal.sql import Shape, credited_department, employment_join, ids_in
+from partygraph_internal.sql import credited_department, employment_join
 from partygraph_internal.vocabulary import DEPARTMENT, EMPLOYED_IN, LEAD_HANDOFF, SERVES
 
 __all__ = [
@@ -371,7 +372,7 @@ def service_levels(providers: Shape) -> tuple[Prepared, Prepared]:
 
     Over requests opened in [since, until), judged at ``until``; with a shape
     for *providers*, only the providers in ``providers`` (see
-    :func:`~partygraph_internal.sql.bind_ids`). One pass for the figures, one
+    :func:`~partygraph.storage.prepared.bind_ids`). One pass for the figures, one
     for the medians.
     """
     since, until = _time("since"), _time("until")

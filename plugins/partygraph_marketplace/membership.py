@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, bindparam, or_, select
 
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import Prepared, bucketed
 from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import from_storage, to_storage
 from partygraph_marketplace.vocab import SIDE_OF
@@ -89,18 +89,6 @@ def _stages_of(size: int) -> Prepared:
     )
 
 
-def _bucketed(ids: Sequence[int], limit: int) -> Iterable[tuple[int, dict[str, int]]]:
-    """*ids* in chunks of at most *limit*, each padded (its last id repeated) to a power of
-    two: (size, ``{"id0": ..., ...}``), so a handful of prepared shapes serve every count."""
-    for start in range(0, len(ids), limit):
-        chunk = list(ids[start : start + limit])
-        size = 1
-        while size < len(chunk):
-            size *= 2
-        chunk += [chunk[-1]] * (size - len(chunk))
-        yield size, {f"id{index}": party_id for index, party_id in enumerate(chunk)}
-
-
 def load_stages(
     connection: Connection, party_ids: Iterable[int], sides: Sequence[str]
 ) -> dict[tuple[int, str], list[Stage]]:
@@ -108,7 +96,7 @@ def load_stages(
     prepared statement per 512 parties)."""
     wanted = set(sides)
     found: dict[tuple[int, str], list[Stage]] = {}
-    for size, params in _bucketed(sorted(set(party_ids)), _CHUNK):
+    for size, params in bucketed(sorted(set(party_ids)), _CHUNK):
         for row in _stages_of(size).rows(connection, params):
             if row.role in wanted:
                 stage = stage_from_row(row)
@@ -192,7 +180,7 @@ def _names(size: int) -> Prepared:
 def party_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
     """``{id: (key, name)}`` for these parties (one prepared statement per 512 ids)."""
     found: dict[int, tuple[str, str | None]] = {}
-    for size, params in _bucketed(sorted(set(ids)), _CHUNK):
+    for size, params in bucketed(sorted(set(ids)), _CHUNK):
         for party_id, key, name in _names(size).rows(connection, params):
             found[int(party_id)] = (key, name)
     return found

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from partygraph.storage.engine import create_engine_for
-from partygraph.storage.prepared import Prepared
+from partygraph.storage.prepared import MAX_BOUND, Prepared, bind_ids, bucketed, ids_in
 
 metadata = MetaData()
 sample = Table(
@@ -187,3 +187,26 @@ def test_float_results_read_like_sqlalchemy_on_both_backends(engine: Engine) -> 
         expected = list(connection.execute(scores.statement))
     assert [tuple(row) for row in found] == [tuple(row) for row in expected]
     assert [(row.name, row.half) for row in found] == [("ann", 0.5), ("bob", 1.0)]
+
+
+def test_id_lists_bind_in_power_of_two_shapes() -> None:
+    assert bucketed([5, 6, 7]) == [(4, {"id0": 5, "id1": 6, "id2": 7, "id3": 7})]
+    assert [size for size, _ in bucketed(list(range(300)))] == [256, 64]
+    params: dict[str, Any] = {}
+    assert bind_ids(params, "ids", [1, 2, 3]) == 4
+    assert params == {"ids_0": 1, "ids_1": 2, "ids_2": 3, "ids_3": 3}
+    long: dict[str, Any] = {}
+    assert bind_ids(long, "ids", list(range(MAX_BOUND + 1))) == 0
+    assert long == {"ids": list(range(MAX_BOUND + 1))}
+
+
+def test_bound_and_expanding_id_lists_select_the_same_rows(engine: Engine) -> None:
+    _fill(engine)
+    found = []
+    for ids in ([1, 3], list(range(1, MAX_BOUND + 2))):
+        params: dict[str, Any] = {}
+        shape = bind_ids(params, "ids", ids)
+        among = Prepared(select(sample.c.name).where(ids_in(sample.c.id, "ids", shape)))
+        with engine.connect() as connection:
+            found.append(sorted(row.name for row in among.rows(connection, params)))
+    assert found == [["ann", "skipped"], ["ann", "bob", "skipped"]]

@@ -24,13 +24,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import ColumnElement, Connection, bindparam, exc
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared", "copy_rows", "execute_many"]
+__all__ = [
+    "MAX_BOUND",
+    "IdShape",
+    "Prepared",
+    "bind_ids",
+    "bucketed",
+    "copy_rows",
+    "execute_many",
+    "ids_in",
+]
+
+#: Longest id list bound parameter by parameter.
+MAX_BOUND = 256
+
+#: How an id list filters a statement: None (it does not), 0 (one expanding
+#: parameter), n (n parameters, ``name_0`` ... ``name_{n-1}``).
+IdShape = int | None
 
 Processor = Callable[[Any], Any] | None
 
@@ -208,6 +224,55 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _padded_size(count: int) -> int:
+    size = 1
+    while size < count:
+        size *= 2
+    return size
+
+
+def bucketed(ids: Sequence[Any], limit: int = MAX_BOUND) -> list[tuple[int, dict[str, Any]]]:
+    """*ids* as chunks of at most *limit*: (size, ``{"id0": ..., "id1": ...}``).
+
+    Each chunk is padded to a power of two with its last id (a repeated id
+    changes no ``IN``), so a handful of prepared shapes serve every count.
+    """
+    chunks = []
+    for start in range(0, len(ids), limit):
+        chunk = list(ids[start : start + limit])
+        size = _padded_size(len(chunk))
+        chunk += [chunk[-1]] * (size - len(chunk))
+        chunks.append((size, {f"id{index}": value for index, value in enumerate(chunk)}))
+    return chunks
+
+
+def bind_ids(params: dict[str, Any], name: str, ids: Sequence[int]) -> IdShape:
+    """Put *ids* into *params* under *name*; the shape to build the statement with.
+
+    Ids are bound one parameter each (``name_0``, ``name_1`` ...), padded to a
+    power of two with the last id, so a few prepared shapes serve every list;
+    an empty or long list is one expanding parameter (SQLAlchemy's ordinary
+    path). Build the condition with :func:`ids_in`.
+    """
+    if not ids or len(ids) > MAX_BOUND:
+        params[name] = list(ids)
+        return 0
+    size = _padded_size(len(ids))
+    last = ids[-1]
+    for index in range(size):
+        params[f"{name}_{index}"] = ids[index] if index < len(ids) else last
+    return size
+
+
+def ids_in(column: Any, name: str, shape: IdShape) -> ColumnElement[bool]:
+    """``column IN (...)`` for an id list bound by :func:`bind_ids` with this shape."""
+    if not shape:
+        expanding: ColumnElement[bool] = column.in_(bindparam(name, expanding=True))
+        return expanding
+    bound: ColumnElement[bool] = column.in_([bindparam(f"{name}_{i}") for i in range(shape)])
+    return bound
 
 
 def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -16,8 +16,8 @@ from b2b_world import touch
 from test_b2b_analytics import AS_OF, GROUP, SETTINGS
 
 from partygraph import Toolkit
+from partygraph.storage import prepared
 from partygraph.times import parse_time
-from partygraph_b2b import statements
 from partygraph_b2b.analytics import load, stakes_from_views, status_rows
 from partygraph_b2b.deals import deals_as_of, status_as_of
 
@@ -67,7 +67,7 @@ def test_ids_bound_one_by_one_or_expanding_read_the_same(
     bound = everything(group)
     assert bound["sub-a"][1]["won_amount"] == 100
     assert bound["pia"][0]
-    monkeypatch.setattr(statements, "MAX_BOUND", 1)
+    monkeypatch.setattr(prepared, "MAX_BOUND", 1)
     assert everything(group) == bound
 
 
