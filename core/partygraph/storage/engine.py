@@ -17,10 +17,11 @@ import orjson
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from partygraph.errors import StorageError, ValidationError
+from partygraph.storage.prepared import driver_cursor
 
 __all__ = ["WRITE", "adopt_engine", "create_engine_for", "redact_text", "redact_url"]
 
@@ -125,15 +126,8 @@ def _on_begin(connection: Connection) -> None:
     statement = "BEGIN IMMEDIATE" if write else "BEGIN"
     # Straight to the driver: every read and write starts here, and SQLAlchemy's
     # execution path costs several times the statement.
-    cursor = connection.connection.cursor()
-    try:
+    with driver_cursor(connection, statement) as cursor:
         cursor.execute(statement)
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            statement, (), error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -19,8 +19,9 @@ Statements with expanding ``IN`` parameters also take the ordinary path.
 from __future__ import annotations
 
 import collections
+import contextlib
 import keyword
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -37,6 +38,7 @@ __all__ = [
     "bind_ids",
     "bucketed",
     "copy_rows",
+    "driver_cursor",
     "execute_many",
     "ids_in",
 ]
@@ -171,38 +173,26 @@ class Prepared:
             compiled = self._by_dialect[key] = _Compiled(self.statement, dialect)
         return compiled
 
-    def _cursor(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
+    def _direct(self, connection: Connection) -> _Compiled | None:
+        """The compiled statement when it may run on the driver's cursor, else None."""
         compiled = self._compiled(connection)
         if not compiled.fast or _observed(connection):
-            return None, compiled
+            return None
         if not connection.in_transaction():
             connection.begin()
-        parameters = compiled.parameters(params)
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, parameters)
-        except connection.dialect.loaded_dbapi.Error as error:
-            cursor.close()
-            raise exc.DBAPIError.instance(
-                compiled.sql,
-                parameters,
-                error,
-                connection.dialect.loaded_dbapi.Error,
-                dialect=connection.dialect,
-            ) from error
-        return cursor, compiled
+        return compiled
 
     def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row of the result."""
-        cursor, compiled = self._cursor(connection, params or {})
-        if cursor is None:
+        compiled = self._direct(connection)
+        if compiled is None:
             return list(connection.execute(self.statement, dict(params or {})))
-        try:
+        parameters = compiled.parameters(params or {})
+        with driver_cursor(connection, compiled.sql, parameters) as cursor:
+            cursor.execute(compiled.sql, parameters)
             fetched = cursor.fetchall()
             if compiled.make is None or compiled.types:
                 compiled.settle(cursor.description)
-        finally:
-            cursor.close()
         return _converted(fetched, compiled)
 
     def first(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
@@ -217,13 +207,36 @@ class Prepared:
 
     def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; the number of rows it touched."""
-        cursor, _ = self._cursor(connection, params or {})
-        if cursor is None:
+        compiled = self._direct(connection)
+        if compiled is None:
             return int(connection.execute(self.statement, dict(params or {})).rowcount)
-        try:
+        parameters = compiled.parameters(params or {})
+        with driver_cursor(connection, compiled.sql, parameters) as cursor:
+            cursor.execute(compiled.sql, parameters)
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
+
+
+@contextlib.contextmanager
+def driver_cursor(connection: Connection, statement: str, parameters: Any = ()) -> Iterator[Any]:
+    """A DBAPI cursor of *connection* that sends *statement*; closed after the block.
+
+    The driver's errors are raised as SQLAlchemy's ``DBAPIError`` classes, as
+    SQLAlchemy's own execution path raises them, so retries and messages work
+    the same.
+    """
+    cursor = connection.connection.cursor()
+    try:
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            statement,
+            parameters,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            dialect=connection.dialect,
+        ) from error
+    finally:
+        cursor.close()
 
 
 def _padded_size(count: int) -> int:
@@ -289,15 +302,8 @@ def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]
         return
     if not connection.in_transaction():
         connection.begin()
-    cursor = connection.connection.cursor()
-    try:
+    with driver_cursor(connection, sql, rows) as cursor:
         cursor.executemany(sql, rows)
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(
-            sql, rows, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
 
 
 #: Fewer rows than this go through ``executemany``: COPY's set-up costs more.
@@ -323,17 +329,9 @@ def copy_rows(
     if not connection.in_transaction():
         connection.begin()
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    cursor = connection.connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(
-            statement, (), error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
+    with driver_cursor(connection, statement) as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
     return True
 
 
