@@ -3,7 +3,14 @@ statement tools of the hot paths (:class:`Prepared`, :func:`execute_many`, :func
 
 from partygraph.storage.engine import create_engine_for, redact_url
 from partygraph.storage.migrations import MigrationSource, upgrade
-from partygraph.storage.prepared import Prepared, copy_rows, execute_many
+from partygraph.storage.prepared import (
+    Prepared,
+    bind_ids,
+    bucketed,
+    copy_rows,
+    execute_many,
+    ids_in,
+)
 from partygraph.storage.tables import (
     InteractionRow,
     ParticipantRow,
@@ -19,10 +26,13 @@ __all__ = [
     "PartyRow",
     "Prepared",
     "RelationshipRow",
+    "bind_ids",
+    "bucketed",
     "copy_rows",
     "core_tables",
     "create_engine_for",
     "execute_many",
+    "ids_in",
     "redact_url",
     "upgrade",
 ]
