@@ -3,7 +3,10 @@
 - every ``service_request`` written gets its ``internal_request`` row: the SLA
   in force when it was opened (the payload's ``sla_target``, else the
   override of the ``serves`` link that covers the requester, else the
-  catalogue's), the due date, the resolution time;
+  catalogue's), the due date, the resolution time, and the customer
+  department it is credited to;
+- every ``employed_in`` link written credits its person's requests again, so
+  a history written after the requests still decides their department;
 - every ``crm_usage`` written gets an ``internal_usage`` row;
 - a batch written with ``Context(actor=<party key>)`` by an employee (a person
   ``employed_in`` a department at the time of the write) adds one
@@ -29,7 +32,7 @@ from partygraph.storage.tables import party_table, relationship_table
 from partygraph.times import parse_time, to_storage
 from partygraph_internal import tables
 from partygraph_internal.settings import EMPLOYEE_USAGE_PURPOSE, parse_sla
-from partygraph_internal.sql import ServesLink, chunks, serves_links
+from partygraph_internal.sql import ServesLink, chunks, credit_requests, serves_links
 from partygraph_internal.vocabulary import CRM_USAGE, DEPARTMENT, EMPLOYED_IN, SERVICE_REQUEST
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ def derive_batch(plugin: InternalPlugin, batch: WriteBatch, session: WriteSessio
             _record_requests(plugin, requests, session)
         if usages:
             _record_usage_interactions(usages, session)
+    if batch.relationships:
+        _recredit(batch, session)
     if session.context.actor and plugin.settings.record_usage:
         _record_actor(plugin, batch, session)
 
@@ -209,6 +214,20 @@ def _record_requests(
             )
         )
     _insert_requests(session, rows)
+    credit_requests(connection, "interaction_id", [item.id for item in items if item.id])
+
+
+def _recredit(batch: WriteBatch, session: WriteSession) -> None:
+    """Credit again the requests of people whose employment history this batch wrote.
+
+    A move, a backdated start or an end changes which department each of
+    their requests belongs to, whenever they were filed.
+    """
+    people = {
+        session.resolve(link.source) for link in batch.relationships if link.type == EMPLOYED_IN
+    }
+    if people:
+        credit_requests(session.connection, "requester_id", people)
 
 
 # -- CRM usage --------------------------------------------------------------------------------

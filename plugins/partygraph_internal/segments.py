@@ -62,16 +62,9 @@ def _window(settings: Settings, scope: SegmentScope) -> datetime:
 
 
 def _requests(settings: Settings, scope: SegmentScope) -> Any:
-    """Requests opened in the activity window, with the requester's department of the day."""
-    joined, credited = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "seg_req")
+    """Requests opened in the activity window, with the department each is credited to."""
     return (
-        select(
-            _r.c.provider_id,
-            _r.c.requester_id,
-            _r.c.assignee_id,
-            credited.label("customer_id"),
-        )
-        .select_from(joined)
+        select(_r.c.provider_id, _r.c.requester_id, _r.c.assignee_id, _r.c.customer_id)
         .where(_r.c.opened_at >= _window(settings, scope), _r.c.opened_at <= scope.as_of)
         .subquery("internal_requests")
     )

@@ -188,45 +188,6 @@ def _grouped(
     )
 
 
-def _asked_rows() -> Any:
-    """The requests credited to department ``party`` in the window [start, at], as rows.
-
-    Its own requests, and those of people while they were employed in it:
-    driven from its ``employed_in`` links (a few index probes each) rather
-    than by crediting every request of anyone ever employed there. A
-    department is never the source of ``employed_in`` (the vocabulary allows
-    persons only), so the two parts never overlap and each request comes once
-    per link that credits it, as the credited-department join counts it.
-    """
-    party, at, start = _id("party"), _time("at"), _time("start")
-    wanted = (
-        _r.c.provider_id,
-        _r.c.category,
-        _r.c.opened_at,
-        _r.c.interaction_id,
-        _r.c.resolved_at,
-        _r.c.due_at,
-    )
-    window = [_r.c.opened_at <= at, _r.c.opened_at >= start]
-    own = select(*wanted).where(_r.c.requester_id == party, *window)
-    link = _rel.alias("asked_link")
-    staff = (
-        select(*wanted)
-        .select_from(
-            link.join(
-                _r,
-                and_(
-                    _r.c.requester_id == link.c.source_id,
-                    link.c.valid_from <= _r.c.opened_at,
-                    or_(link.c.valid_to.is_(None), link.c.valid_to > _r.c.opened_at),
-                ),
-            )
-        )
-        .where(employment_links(link), link.c.target_id == party, *window)
-    )
-    return union_all(own, staff).subquery("asked")
-
-
 @functools.cache
 def person_requests() -> Prepared:
     """A person's requests in the window, grouped, both ways (params party, at, start).
@@ -255,15 +216,16 @@ def person_requests() -> Prepared:
 def request_groups(side: str) -> Prepared:
     """A department's requests in the window, grouped (params party, at, start).
 
-    ``asked``: those credited to it, by provider; ``served``: those it received,
-    by the customer department they are credited to (``cust``).
+    ``asked``: those credited to it (its own and its employees' of the day), by
+    provider; ``served``: those it received, by the customer department they
+    are credited to (``cust``). Both read one covering index range.
     """
     party = _id("party")
     if side == "asked":
-        rows = _asked_rows()
-        return Prepared(_grouped(rows, [], {"provider_id": rows.c.provider_id}, columns=rows.c))
-    joined, credited = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
-    return Prepared(_grouped(joined, [_r.c.provider_id == party], {"cust": credited}))
+        return Prepared(
+            _grouped(_r, [_r.c.customer_id == party], {"provider_id": _r.c.provider_id})
+        )
+    return Prepared(_grouped(_r, [_r.c.provider_id == party], {"cust": _r.c.customer_id}))
 
 
 @functools.cache
@@ -380,12 +342,12 @@ def service_levels(providers: Shape) -> tuple[Prepared, Prepared]:
     where: list[ColumnElement[bool]] = [_r.c.opened_at >= since, _r.c.opened_at < until]
     if providers is not None:
         where.append(ids_in(_r.c.provider_id, "providers", providers))
-    joined, customer = credited_department(_r, _r.c.requester_id, _r.c.opened_at, "c")
+    customer = _r.c.customer_id
     figures = (
         select(
             _r.c.provider_id,
             _r.c.category,
-            customer.label("customer_id"),
+            customer,
             func.count().label("requests"),
             func.sum(flags["met"]).label("met"),
             func.sum(flags["breached"]).label("breached"),
@@ -394,7 +356,6 @@ def service_levels(providers: Shape) -> tuple[Prepared, Prepared]:
             func.count(_r.c.satisfaction).label("responses"),
             func.sum(_r.c.satisfaction).label("satisfaction"),
         )
-        .select_from(joined)
         .where(*where)
         .group_by(_r.c.provider_id, _r.c.category, customer)
     )

@@ -6,8 +6,13 @@
     opened, due and resolved, its SLA and the satisfaction given. The figures
     that need date arithmetic (due date, resolution time) are computed once at
     write time, so the SLA reports are plain aggregates on SQLite and
-    PostgreSQL alike. Departments are credited at read time, from the
-    ``employed_in`` history, so history written later still counts.
+    PostgreSQL alike. ``customer_id`` is the department the request is
+    credited to: the requester itself when it is a department, else the
+    department the requester was ``employed_in`` when the request was opened.
+    It is set when the request is written and set again for a person's
+    requests whenever their employment history is written, so history written
+    later still counts; reads group by it instead of joining the history
+    request by request.
 
 ``internal_usage``
     CRM usage evidence: one row per write batch whose context names an
@@ -15,8 +20,8 @@
     Counts only: records created and updated, attributes filled and expected.
 
 Rows that are about a person disappear with the person (the usage rows, by
-``ON DELETE CASCADE``); a request stays, for its provider's figures, without
-the erased requester or assignee.
+``ON DELETE CASCADE``); a request stays, for its provider's figures and its
+customer department's, without the erased requester or assignee.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ request = Table(
     _party("provider_id", nullable=False, on_delete="CASCADE"),
     _party("requester_id", nullable=True, on_delete="SET NULL"),
     _party("assignee_id", nullable=True, on_delete="SET NULL"),
+    _party("customer_id", nullable=True, on_delete="SET NULL"),
     Column("category", String, nullable=False),
     Column("opened_at", DateTime, nullable=False),
     Column("due_at", DateTime, nullable=False),
@@ -80,6 +86,16 @@ request = Table(
         "resolved_at",
         "satisfaction",
         "resolution_seconds",
+        "customer_id",
+    ),
+    Index(
+        "ix_internal_request_customer",
+        "customer_id",
+        "opened_at",
+        "provider_id",
+        "category",
+        "due_at",
+        "resolved_at",
     ),
     Index(
         "ix_internal_request_requester",

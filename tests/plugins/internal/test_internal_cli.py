@@ -143,10 +143,11 @@ def test_export_and_erasure_cover_the_plugin_s_tables(
     }
     erased = toolkit.erase_subject("rita")
     assert erased["plugins"]["internal"]["usage_rows_deleted"] == 1
-    # Recruiting's figures survive without the people.
+    # Recruiting's figures survive without the people, still credited to the
+    # department Hank worked in when he asked: that is about the department.
     plugin = toolkit.plugin("internal")
     (levels,) = plugin.service_levels("2026-01-01", "2026-05-01")
     assert levels["requests"] == 2
-    assert levels["by_customer"] == {"(no department)": 2}
+    assert levels["by_customer"] == {"engineering": 2}
     assert toolkit.roles("recruiting", as_of="2026-05-01")[0].role == "internal_supplier"
     assert plugin.employee_usage("2026-01-01", "2026-12-31")["employees"][0]["employee"] != "rita"

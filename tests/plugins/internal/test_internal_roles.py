@@ -129,6 +129,52 @@ def test_an_employee_who_moves_keeps_her_past_requests_with_her_old_department(
     levels = toolkit.plugin("internal").service_levels("2026-01-01", "2026-05-01")
     assert levels[0]["by_customer"] == {"finance": 1, "marketing": 1}
 
+
+def test_employment_written_after_the_requests_still_decides_their_department(
+    internal_toolkit: Callable[..., Toolkit],
+) -> None:
+    toolkit = internal_toolkit()
+    toolkit.write(
+        [
+            company(),
+            department("it", "IT", "it"),
+            department("marketing", "Marketing"),
+            department("finance", "Finance"),
+            person("alice", "Alice Moreau"),
+            serves("it", "acme", "2026-01-01"),
+            request("alice", "it", "2026-01-15T09:00:00Z", "access", resolved="2026-01-15T10:00Z"),
+            request("alice", "it", "2026-04-10T09:00:00Z", "hardware"),
+        ]
+    )
+    internal = toolkit.plugin("internal")
+
+    def by_customer() -> dict[str, int]:
+        (levels,) = internal.service_levels("2026-01-01", "2026-05-01")
+        found: dict[str, int] = levels["by_customer"]
+        return found
+
+    assert by_customer() == {"(no department)": 2}
+    toolkit.write([employ("alice", "marketing", "2024-05-01")])
+    assert by_customer() == {"marketing": 2}
+    toolkit.write([employ("alice", "finance", "2026-03-01")])  # a move, backdated
+    assert by_customer() == {"finance": 1, "marketing": 1}
+    marketing = by_context(toolkit.roles("marketing", as_of="2026-05-01"), "internal_customer")
+    assert "Marketing filed 1 service request with IT on 2026-01-15" in marketing["it"].reason
+    it = by_context(toolkit.roles("it", as_of="2026-05-01"), "internal_supplier")
+    assert "IT handled 1 service request from Finance on 2026-04-10" in it["finance"].reason
+
+    # Her finance job ends before the April request: it is nobody's department's now.
+    (job,) = [
+        found.relationship
+        for found in toolkit.relationships("alice")
+        if found.relationship.type == "employed_in" and found.current
+    ]
+    toolkit.end_relationship(job.id or 0, "2026-04-01T00:00:00Z")
+    assert by_customer() == {"(no department)": 1, "marketing": 1}
+    assert "finance" not in by_context(
+        toolkit.roles("it", as_of="2026-05-01"), "internal_supplier"
+    )
+
     # The move is history, not an overwrite.
     history = toolkit.relationships("alice", as_of="2026-05-01", history=True)
     ended = [view for view in history if view.other.key == "marketing"]
