@@ -52,16 +52,18 @@ def _downgrade(toolkit: Toolkit, target: str) -> None:
     def steps(revision: Any, _context: object) -> Any:
         return script._downgrade_revs(target, revision)
 
-    with toolkit.engine.begin() as connection:
-        with EnvironmentContext(Config(), script, fn=steps, destination_rev=target) as environment:
-            environment.configure(
-                connection=connection,
-                version_table=source.version_table,
-                target_metadata=None,
-                transactional_ddl=True,
-            )
-            with environment.begin_transaction():
-                environment.run_migrations()
+    with (
+        toolkit.engine.begin() as connection,
+        EnvironmentContext(Config(), script, fn=steps, destination_rev=target) as environment,
+    ):
+        environment.configure(
+            connection=connection,
+            version_table=source.version_table,
+            target_metadata=None,
+            transactional_ddl=True,
+        )
+        with environment.begin_transaction():
+            environment.run_migrations()
 
 
 def _credits(toolkit: Toolkit) -> dict[str, str | None]:

@@ -171,9 +171,7 @@ def test_employment_written_after_the_requests_still_decides_their_department(
     ]
     toolkit.end_relationship(job.id or 0, "2026-04-01T00:00:00Z")
     assert by_customer() == {"(no department)": 1, "marketing": 1}
-    assert "finance" not in by_context(
-        toolkit.roles("it", as_of="2026-05-01"), "internal_supplier"
-    )
+    assert "finance" not in by_context(toolkit.roles("it", as_of="2026-05-01"), "internal_supplier")
 
     # The move is history, not an overwrite.
     history = toolkit.relationships("alice", as_of="2026-05-01", history=True)
