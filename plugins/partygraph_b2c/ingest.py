@@ -29,7 +29,8 @@ import orjson
 from sqlalchemy import Connection, select
 
 from partygraph import Interaction, ValidationError, WriteBatch, WriteSession
-from partygraph.times import from_storage
+from partygraph.storage import copy_rows, execute_many
+from partygraph.times import from_storage, to_storage
 from partygraph_b2c import statements, tables
 from partygraph_b2c.currencies import MINOR_UNITS, from_minor, is_currency, to_minor
 from partygraph_b2c.settings import Settings
@@ -290,6 +291,64 @@ def _check_return(
     derived.returns[item.id] = (item.id, found.interaction_id, item.occurred_at, amount)
 
 
+_ORDER_COLUMNS = ("interaction_id", "order_id", "occurred_at", "currency", "total_minor")
+_CATEGORY_COLUMNS = ("interaction_id", "category", "quantity", "amount_minor")
+_RETURN_COLUMNS = ("interaction_id", "order_interaction_id", "occurred_at", "amount_minor")
+
+
+def _marker(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
+
+
+def _write(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Plain rows: PostgreSQL's COPY for a large batch, else one executemany on the driver."""
+    if not rows or copy_rows(connection, table, columns, rows):
+        return
+    markers = ", ".join([_marker(connection)] * len(columns))
+    execute_many(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({markers})", rows)
+
+
+def _with_stored_time(
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Rows whose third column is their interaction's time, as the core stored it.
+
+    PostgreSQL takes the time from the row (COPY, for a large batch); elsewhere
+    the insert reads it from ``interaction`` itself, so no value is converted
+    per row here.
+    """
+    if not rows:
+        return
+    if copy_rows(
+        connection,
+        table,
+        columns,
+        [(row[0], row[1], to_storage(row[2]), *row[3:]) for row in rows],
+    ):
+        return
+    marker = _marker(connection)
+    picked = ", ".join([marker, marker, "occurred_at", *([marker] * (len(columns) - 3))])
+    execute_many(
+        connection,
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {picked} FROM interaction"
+        f" WHERE id = {marker}",
+        [(*row[:2], *row[3:], row[0]) for row in rows],
+    )
+
+
+def _write_orders(connection: Connection, rows: Sequence[OrderRow]) -> None:
+    _with_stored_time(connection, "b2c_order", _ORDER_COLUMNS, rows)
+
+
+def _write_returns(connection: Connection, rows: Sequence[ReturnRow]) -> None:
+    _with_stored_time(connection, "b2c_return", _RETURN_COLUMNS, rows)
+
+
 def record_batch(derived: Derived, batch: WriteBatch, session: WriteSession) -> bool:
     """Write the rows of the items the core kept; True when anything was written.
 
@@ -299,13 +358,7 @@ def record_batch(derived: Derived, batch: WriteBatch, session: WriteSession) -> 
     """
     kept = {item.id for item in batch.interactions}
     connection = session.connection
-    dialect = connection.dialect.name
-    marker = "?" if dialect == "sqlite" else "%s"
-    orders = [
-        (key, order_id, currency, total, key)
-        for key, (_, order_id, _, currency, total) in derived.orders.items()
-        if key in kept
-    ]
+    orders = [row for key, row in derived.orders.items() if key in kept]
     written = {row[0] for row in orders}
     categories = [row for key in written for row in derived.categories[key]]
     # A return whose order was not written (kept out by another plugin) has nothing to refer to.
@@ -321,30 +374,8 @@ def record_batch(derived: Derived, batch: WriteBatch, session: WriteSession) -> 
             ).scalars()
         )
     present = written | stored
-    returns = [
-        (key, order_ref, amount, key)
-        for key, (_, order_ref, _, amount) in derived.returns.items()
-        if key in kept and order_ref in present
-    ]
-    if orders:
-        connection.exec_driver_sql(
-            "INSERT INTO b2c_order (interaction_id, order_id, occurred_at, currency, total_minor)"
-            f" SELECT {marker}, {marker}, occurred_at, {marker}, {marker} FROM interaction"
-            f" WHERE id = {marker}",
-            orders,
-        )
-    if categories:
-        connection.exec_driver_sql(
-            "INSERT INTO b2c_order_category (interaction_id, category, quantity, amount_minor)"
-            f" VALUES ({marker}, {marker}, {marker}, {marker})",
-            categories,
-        )
-    if returns:
-        connection.exec_driver_sql(
-            "INSERT INTO b2c_return"
-            " (interaction_id, order_interaction_id, occurred_at, amount_minor)"
-            f" SELECT {marker}, {marker}, occurred_at, {marker} FROM interaction"
-            f" WHERE id = {marker}",
-            returns,
-        )
+    returns = [row for key, row in derived.returns.items() if key in kept and row[1] in present]
+    _write_orders(connection, orders)
+    _write(connection, "b2c_order_category", _CATEGORY_COLUMNS, categories)
+    _write_returns(connection, returns)
     return bool(orders or returns)
