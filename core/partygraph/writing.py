@@ -712,7 +712,12 @@ class Pipeline:
             _rel.c.role == (rel.role or ""),
             _rel.c.valid_from == valid_from,
         )
-        row = self.connection.execute(select(_rel).where(identity)).first()
+        query = select(_rel).where(identity)
+        if self.dialect == "postgresql":
+            # As for parties: a concurrent writer merging into this link waits,
+            # then merges into what was committed (SQLite's writers are serialised).
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
         if rel.id is not None and row is None:
             raise _Rejected(f"id: no relationship with id {rel.id}")
         if row is not None:

@@ -30,6 +30,7 @@ import partygraph
 from partygraph import StorageError, Toolkit
 from partygraph.storage.retry import RetryPolicy, is_transient, run_with_retry
 from partygraph.storage.tables import interaction_table, party_table
+from plugins_for_tests import Basics
 
 SHARED = [f"shared-{index}" for index in range(8)]
 WORKER = Path(__file__).with_name("reliability_worker.py")
@@ -129,6 +130,42 @@ def test_eight_threads_write_the_same_parties(make_toolkit: Any) -> None:
     check_outcome(toolkit, writers, rounds)
     backend = toolkit.engine.dialect.name
     record_cases(f"concurrency: 8 threads on {backend}", 8 * rounds, 8 * rounds)
+
+
+def test_eight_threads_merge_attributes_into_one_relationship(make_toolkit: Any) -> None:
+    """Each writer sets its own attribute on the same link: every last value is kept."""
+    toolkit: Toolkit = make_toolkit(plugins={"basics": Basics()})
+    link = {"type": "knows", "source": "ann", "target": "bob", "valid_from": "2026-01-01"}
+    toolkit.write(
+        [
+            {"party": {"key": "ann", "kind": "person"}},
+            {"party": {"key": "bob", "kind": "person"}},
+            {"relationship": dict(link)},
+        ]
+    )
+    writers = [f"thread{number}" for number in range(8)]
+    rounds = BUDGET.writers
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(writers))
+
+    def work(writer: str) -> None:
+        try:
+            start.wait()
+            for number in range(rounds):
+                toolkit.write([{"relationship": {**link, "attributes": {writer: number}}}])
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(writer,)) for writer in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    (found,) = toolkit.relationships("ann")
+    assert found.relationship.attributes == dict.fromkeys(writers, rounds - 1)
+    backend = toolkit.engine.dialect.name
+    record_cases(f"concurrency: 8 threads merging one link on {backend}", 8 * rounds, 8 * rounds)
 
 
 # -- the retry, shown deterministically -----------------------------------------------------------
