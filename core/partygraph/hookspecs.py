@@ -429,9 +429,11 @@ def partygraph_after_read(party: Party, action: str, context: Context) -> None:
 
     Called after ``Toolkit.view``, ``roles``, ``party``, ``relationships``,
     ``interactions``, ``metrics`` and ``export_subject`` (``action`` is the
-    method's name), with the reader's context (actor, purpose, viewer role).
-    An ordinary pluggy call: an audit plugin records the read; raising makes
-    the read fail (an audit that cannot be written must stop the action).
+    method's name), with the reader's context (actor, purpose, viewer role),
+    once the read has given its connection back, so the hook may write (on
+    SQLite in memory the read's connection is the only one). An ordinary
+    pluggy call: an audit plugin records the read; raising makes the read
+    fail (an audit that cannot be written must stop the action).
 
     Example::
 

@@ -673,7 +673,9 @@ class Toolkit:
     #
     # Every read of a party's data through these methods is announced to the
     # plugins (``partygraph_after_read``) with the reader's context, so an audit
-    # plugin sees who read what, in which capacity and why.
+    # plugin sees who read what, in which capacity and why. The announcement comes
+    # once the read has given its connection back: a plugin may write then (an
+    # in-memory SQLite database has a single connection for reads and writes).
 
     def _read(self, party: Party, action: str, context: Context | None) -> None:
         self.hooks.after_read(party, action, context or Context())
@@ -682,8 +684,8 @@ class Toolkit:
         """The party with this key (str) or id (int)."""
         with self.reader() as graph:
             party = graph.party(ref)
-            self._read(party, "party", context)
-            return party
+        self._read(party, "party", context)
+        return party
 
     def resolve(self, ref: str) -> Party:
         """A command-line REF: a key, or failing that a numeric id."""
@@ -706,8 +708,8 @@ class Toolkit:
         with self.reader(as_of) as graph:
             party = graph.party(ref)
             roles = graph.roles(party)
-            self._read(party, "roles", context)
-            return roles
+        self._read(party, "roles", context)
+        return roles
 
     def metrics(
         self,
@@ -720,8 +722,8 @@ class Toolkit:
         with self.reader(as_of) as graph:
             party = graph.party(ref)
             figures = graph.metrics(party)
-            self._read(party, "metrics", context)
-            return figures
+        self._read(party, "metrics", context)
+        return figures
 
     def relationships(
         self,
@@ -735,8 +737,8 @@ class Toolkit:
         with self.reader(as_of) as graph:
             party = graph.party(ref)
             found = graph.relationships(party, history=history)
-            self._read(party, "relationships", context)
-            return found
+        self._read(party, "relationships", context)
+        return found
 
     def interactions(
         self,
@@ -750,8 +752,8 @@ class Toolkit:
         with self.reader() as graph:
             party = graph.party(ref)
             found = graph.interactions(party, type=type, limit=limit)
-            self._read(party, "interactions", context)
-            return found
+        self._read(party, "interactions", context)
+        return found
 
     def excluded(
         self, refs: Iterable[PartyRef], purpose: str, as_of: datetime | str | None = None
@@ -819,8 +821,8 @@ class Toolkit:
                 metrics=graph.metrics(party),
             )
             view = self.hooks.review_view(view, context)
-            self._read(party, "view", context)
-            return view
+        self._read(party, "view", context)
+        return view
 
     # -- data subjects -------------------------------------------------------------------
 
@@ -838,8 +840,8 @@ class Toolkit:
                 "plugins": self.hooks.export_subject(party, graph),
             }
             document = self.hooks.review_export(document, party, context)
-            self._read(party, "export_subject", context)
-            return dict(document)
+        self._read(party, "export_subject", context)
+        return dict(document)
 
     def erase_subject(self, ref: PartyRef, *, context: Context | None = None) -> dict[str, Any]:
         """Delete a party and what refers to it; each plugin erases its own data first.

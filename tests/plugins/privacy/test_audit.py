@@ -411,6 +411,26 @@ def test_immediate_reads_are_appended_before_the_read_returns(
     assert len(toolkit.plugin("privacy").reads) == 0
 
 
+@pytest.mark.parametrize("reads", ["buffered", "immediate"])
+def test_reads_are_audited_on_an_in_memory_database(
+    make_toolkit: Callable[..., Toolkit], reads: str
+) -> None:
+    """One connection serves reads and writes there: entries are appended after the read."""
+    toolkit = make_toolkit(
+        enabled=["privacy"],
+        settings={"privacy": {"audit": {"reads": reads, "read_batch": 3}}},
+        database_url="sqlite://",
+    )
+    toolkit.upsert_party("alice", "person", "Alice")
+    for _ in range(4):
+        toolkit.view("alice")
+        toolkit.roles("alice")
+    toolkit.party("alice")
+    expected = ["write:party", *["read:view", "read:roles"] * 4, "read:party"]
+    assert _stored_actions(toolkit) == expected
+    assert toolkit.plugin("privacy").verify_audit()["ok"] is True
+
+
 def test_a_read_entry_keeps_the_time_of_the_read(privacy_toolkit: PrivacyToolkit) -> None:
     from datetime import timedelta
 
