@@ -10,7 +10,8 @@ from weakref import WeakKeyDictionary
 
 import attrs
 import click
-from sqlalchemy import Select, Table, and_, func, select
+from sqlalchemy import Connection, Select, Table, and_, func, select
+from sqlalchemy.pool import StaticPool
 
 from partygraph import (
     DataDeclaration,
@@ -241,8 +242,22 @@ class B2CPlugin:
     def _stored_scale(self, graph: GraphReader) -> analytics.RfmScale | None:
         scale = load_scale(graph.connection, self.settings.analytics_purpose)
         if scale is None and graph.memo("b2c") is not None:
-            scale = self.refresh_rfm()
+            # The first read of a database without a scale scores the population
+            # on this read's own connection, then stores the scale for the next.
+            scale = self._population_scale(graph, utcnow())
+            if not _one_connection(graph.connection):
+                self._store(scale)
         return scale
+
+    def _population_scale(self, graph: GraphReader, at: datetime) -> analytics.RfmScale:
+        excluded = analytics.excluded_customers(
+            graph, self.settings.analytics_purpose, at, self._gated
+        )
+        return analytics.rfm_scale(graph.connection, self.settings, at, sorted(excluded))
+
+    def _store(self, scale: analytics.RfmScale) -> None:
+        with self.toolkit.transaction() as connection:
+            store_scale(connection, scale)
 
     def _categories(
         self, graph: GraphReader, history: History, limit: int | None
@@ -390,8 +405,7 @@ class B2CPlugin:
             rows, scale = analytics.scored_customers(
                 graph.connection, self.settings, at, sorted(excluded)
             )
-        with self.toolkit.transaction() as connection:
-            store_scale(connection, scale)
+        self._store(scale)
         return rows
 
     def refresh_rfm(self, as_of: datetime | str | None = None) -> analytics.RfmScale:
@@ -405,12 +419,8 @@ class B2CPlugin:
         """
         at = self._when(as_of)
         with self.toolkit.reader(at) as graph:
-            excluded = analytics.excluded_customers(
-                graph, self.settings.analytics_purpose, at, self._gated
-            )
-            scale = analytics.rfm_scale(graph.connection, self.settings, at, sorted(excluded))
-        with self.toolkit.transaction() as connection:
-            store_scale(connection, scale)
+            scale = self._population_scale(graph, at)
+        self._store(scale)
         return scale
 
     def rfm(self, as_of: datetime | str | None = None) -> list[dict[str, Any]]:
@@ -552,3 +562,9 @@ class B2CPlugin:
                 if party.id in excluded
             ],
         }
+
+
+def _one_connection(connection: Connection) -> bool:
+    """True when the engine has a single connection (SQLite in memory), which a read holds:
+    a write cannot start until the read ends."""
+    return isinstance(connection.engine.pool, StaticPool)

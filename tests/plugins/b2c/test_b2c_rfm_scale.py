@@ -104,3 +104,26 @@ def test_a_database_without_a_scale_scores_at_the_first_read_and_keeps_it(
     assert scored is not None
     assert any("GROUP BY" in statement.upper() for statement in first_read)
     assert not any("GROUP BY" in statement.upper() for statement in second_read)
+
+
+def test_an_in_memory_database_scores_at_the_first_read_on_the_read_s_connection(
+    make_toolkit: Callable[..., Toolkit],
+) -> None:
+    """SQLite in memory has one connection, held by the read: the scale is computed on it.
+
+    It cannot be stored until the read ends, so each read scores again until a
+    population computation stores it; the scores are the same either way.
+    """
+    records, _ = generate()
+    toolkit = make_toolkit(enabled=["b2c"], database_url="sqlite://")
+    toolkit.write(records)
+    keys = sorted(row["key"] for row in toolkit.plugin("b2c").rfm(AS_OF))[:5]
+    toolkit.plugin("b2c").refresh_rfm()  # now, as the first read scores
+    stored = {key: toolkit.metrics(key, as_of=AS_OF)["b2c"]["rfm"] for key in keys}
+    with toolkit.transaction() as connection:
+        connection.exec_driver_sql("DELETE FROM b2c_rfm_scale")
+    with statements_of(toolkit) as first_read:
+        first = {key: toolkit.view(key, as_of=AS_OF).sections["b2c"]["rfm"] for key in keys}
+    assert {key: found["score"] for key, found in first.items()} == stored
+    assert all(first.values())
+    assert any("GROUP BY" in statement.upper() for statement in first_read)
