@@ -30,10 +30,13 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
+    Float,
+    Numeric,
     Select,
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     select,
@@ -45,7 +48,7 @@ from partygraph.storage.tables import participant_table, party_table
 from partygraph.times import from_storage, to_storage
 from partygraph.times import naive_utc as _naive
 from partygraph_b2c import statements, tables
-from partygraph_b2c.currencies import MINOR_UNITS, from_minor
+from partygraph_b2c.currencies import MINOR_UNITS, converted, from_minor
 from partygraph_b2c.settings import Settings
 from partygraph_b2c.vocabulary import PURCHASE
 
@@ -92,7 +95,12 @@ def _factor(settings: Settings, currency: ColumnElement[Any]) -> ColumnElement[A
 
 
 def _convert(value: ColumnElement[Any], factor: ColumnElement[Any] | None) -> ColumnElement[Any]:
-    return value if factor is None else func.round(value * factor)
+    """Whole minor units of the reporting currency, halves away from zero (as
+    :func:`~partygraph_b2c.currencies.converted`): SQLite's ``round`` does that on
+    any number, PostgreSQL's on numeric only (on a float it rounds halves to even)."""
+    if factor is None:
+        return value
+    return cast(func.round(cast(value * factor, Numeric)), Float)
 
 
 def _excluding(column: ColumnElement[Any], excluded: Sequence[int]) -> ColumnElement[bool] | None:
@@ -505,7 +513,7 @@ def top_categories(
         entry = totals.setdefault(row.category, [0.0, 0.0, 0])
         entry[0] += float(row.quantity)
         amount = float(row.amount_minor)
-        entry[1] += amount if factor == 1.0 else round(amount * factor)
+        entry[1] += converted(amount, factor)
         entry[2] += 1
     rank_by = settings.preferences.rank_by
 

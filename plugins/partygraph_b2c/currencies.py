@@ -9,9 +9,10 @@ XTS, XXX ...) have no minor unit and are not money a shop is paid in.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["MINOR_UNITS", "from_minor", "is_currency", "to_minor"]
+__all__ = ["MINOR_UNITS", "converted", "from_minor", "is_currency", "to_minor"]
 
 _TWO = (
     "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN "
@@ -50,3 +51,16 @@ def from_minor(minor: float | int, currency: str) -> float:
     """Minor units back to an amount, rounded to the currency's digits."""
     digits = MINOR_UNITS[currency]
     return round(float(minor) / 10.0**digits, digits)
+
+
+def converted(minor: float | int, factor: float) -> float:
+    """Minor units times an exchange *factor*, as whole minor units of the reporting currency.
+
+    Halves round away from zero, as SQL's ``round`` does on SQLite and on
+    PostgreSQL's numeric type, so a party's figures (computed here) and the
+    population's (computed in SQL) agree to the minor unit.
+    """
+    if factor == 1.0:
+        return float(minor)
+    value = minor * factor
+    return float(math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5))

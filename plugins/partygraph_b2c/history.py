@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from partygraph import Party, PartySummary
 from partygraph.times import from_storage, to_storage
 from partygraph_b2c import statements
-from partygraph_b2c.currencies import MINOR_UNITS
+from partygraph_b2c.currencies import MINOR_UNITS, converted
 from partygraph_b2c.settings import Settings
 
 __all__ = ["Consumed", "History", "Order", "Usage", "age_at", "load_history", "stretch_start"]
@@ -78,7 +78,7 @@ class Order:
     def _convert(self, amount: int) -> float:
         # As the population statements do: exact when no conversion is needed,
         # else rounded to a whole minor unit of the reporting currency.
-        return float(amount) if self.factor == 1.0 else float(round(amount * self.factor))
+        return converted(amount, self.factor)
 
 
 @attrs.frozen

@@ -170,6 +170,29 @@ def test_other_currencies_need_a_rate_and_are_converted(b2c: Callable[..., Toolk
     assert row["historic_clv"] == figures["historic_clv"]
 
 
+def test_a_converted_half_minor_unit_rounds_away_from_zero_everywhere(
+    b2c: Callable[..., Toolkit],
+) -> None:
+    """A party's figures (Python) and the population's (SQL) round the same way."""
+    toolkit = b2c({"currency": "EUR", "exchange_rates": {"USD": 0.5}})
+    toolkit.write(
+        [
+            person("kim"),
+            # 5, 7 and 1 US cents are 2.5, 3.5 and 0.5 euro cents: 3 + 4 + 1.
+            purchase("U-1", "2025-01-01", "kim", [("S", "toys", 1, 0.05)], currency="USD"),
+            purchase("U-2", "2025-01-02", "kim", [("S", "toys", 1, 0.07)], currency="USD"),
+            purchase("U-3", "2025-01-03", "kim", [("S", "games", 1, 0.01)], currency="USD"),
+        ]
+    )
+    figures = toolkit.metrics("kim", as_of="2025-02-01")["b2c"]
+    assert figures["historic_clv"] == pytest.approx(0.08)
+    (row,) = toolkit.plugin("b2c").customers("2025-02-01")
+    assert row["historic_clv"] == figures["historic_clv"]
+    view = toolkit.view("kim", as_of="2025-02-01").sections["b2c"]
+    spend = {row["category"]: row["spend"] for row in view["preferences"]["top_categories"]}
+    assert spend == {"toys": pytest.approx(0.07), "games": pytest.approx(0.01)}
+
+
 @pytest.mark.parametrize(
     ("settings", "pointer"),
     [
