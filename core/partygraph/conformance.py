@@ -18,11 +18,12 @@ one test per check, so a failure names exactly what is wrong::
 
 The checks: the config schema is a valid JSON Schema (Draft 2020-12) that
 follows the project's conventions and whose defaults validate; the vocabulary
-is well formed; the plugin tolerates an empty database and a subject it never
-saw; the access export covers every row of the plugin's tables that refers
-to the subject; erasure leaves no row that refers to the subject and none of
-its distinctive values; the plugin writes nothing outside the caller's
-transaction; a failure inside the plugin rolls the write back cleanly.
+is well formed; its migrations make the tables it declares; the plugin
+tolerates an empty database and a subject it never saw; the access export
+covers every row of the plugin's tables that refers to the subject; erasure
+leaves no row that refers to the subject and none of its distinctive values;
+the plugin writes nothing outside the caller's transaction; a failure inside
+the plugin rolls the write back cleanly.
 
 How the suite finds "the subject's rows" in the plugin's tables (those it
 returns from ``partygraph_tables``): in a table with columns that have a
@@ -48,9 +49,11 @@ from importlib.metadata import EntryPoint
 from typing import Any, ClassVar
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import Column, ColumnElement, Connection, Table, false, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, MetaData, Table, false, or_, select
 
 from partygraph.errors import NotFoundError
 from partygraph.hookspecs import PROJECT, hookimpl
@@ -472,6 +475,32 @@ class PluginConformance:
             if not table.name.startswith(self.plugin):
                 problems.append(f"table {table.name!r} is not prefixed with {self.plugin!r}")
         assert not problems, "; ".join(problems)
+
+    def test_migrations_make_its_tables(self, make_toolkit: Callable[..., Toolkit]) -> None:
+        """What its migrations made is what ``partygraph_tables`` declares.
+
+        Columns, types, nullability, indexes and foreign keys of the plugin's
+        own tables, as Alembic's autogenerate compares them: a revision that
+        forgot an index, or a table edited without a revision, shows here.
+        """
+        toolkit = self.open_toolkit(make_toolkit)
+        names = {table.name for table in self._needs_tables(toolkit)}
+        metadata = MetaData()
+        for _owner, table in toolkit.tables():  # every table, so foreign keys resolve
+            table.to_metadata(metadata)
+
+        def own(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+            table = obj if type_ == "table" else getattr(obj, "table", None)
+            return (table.name if table is not None else name) in names
+
+        with toolkit.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_object": own, "compare_type": True}
+            )
+            differences = compare_metadata(context, metadata)
+        assert not differences, (
+            f"plugin {self.plugin!r}: its migrations and its tables differ: {differences}"
+        )
 
     # -- 3. an empty database -----------------------------------------------------------------
 

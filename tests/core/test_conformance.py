@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Index, MetaData, Table, select
 
 from partygraph import (
     InteractionType,
@@ -241,6 +241,23 @@ def test_a_malformed_vocabulary_fails(make_toolkit: MakeToolkit) -> None:
     assert "'Club-Member' is not lowercase snake_case" in message
     assert "target kind 'club' is not registered" in message
     assert "required role 'guest' is not among its roles" in message
+
+
+def test_a_table_its_migrations_did_not_make_fails(
+    sound: type[Any], make_toolkit: MakeToolkit
+) -> None:
+    class Drifted(sound):  # type: ignore[misc, valid-type]
+        """Declares an index on its table that no revision creates."""
+
+        @hookimpl
+        def partygraph_tables(self) -> list[Table]:
+            (table,) = super().partygraph_tables()
+            copy = table.to_metadata(MetaData())
+            Index(f"ix_{table.name}_topic", copy.c.topic)
+            return [copy]
+
+    with pytest.raises(FAILED, match=r"its migrations and its tables differ.*add_index"):
+        suite(Drifted).test_migrations_make_its_tables(make_toolkit)
 
 
 def test_a_plugin_without_tables_skips_the_table_checks(make_toolkit: MakeToolkit) -> None:

@@ -6,15 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 
 import partygraph
 from partygraph import ConfigError, Toolkit, ValidationError
 from partygraph.schemas import load_schema
-from partygraph.storage.tables import core_tables
-from partygraph_b2b import B2BPlugin, tables
+from partygraph_b2b import B2BPlugin
 
 
 def config(settings: dict[str, Any]) -> dict[str, Any]:
@@ -93,21 +89,3 @@ def test_every_table_is_declared(b2b_toolkit: Callable[..., Toolkit]) -> None:
     mine = {table.name for owner, table in toolkit.tables() if owner == "b2b"}
     assert mine == {"b2b_deal", "b2b_deal_state"}
     assert mine <= declared
-
-
-def _only_b2b(item: Any, name: str | None, type_: str, *_: Any) -> bool:
-    table = name if type_ == "table" else getattr(getattr(item, "table", None), "name", "b2b_")
-    return str(table).startswith("b2b_")
-
-
-def test_the_migration_matches_the_tables(b2b_toolkit: Callable[..., Toolkit]) -> None:
-    toolkit = b2b_toolkit()
-    assert "b2b_0001" in toolkit.applied_migrations
-    metadata = sa.MetaData()
-    for table in [*core_tables(), *tables.metadata.sorted_tables]:
-        table.to_metadata(metadata)
-    with toolkit.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"include_object": _only_b2b, "compare_type": True}
-        )
-        assert compare_metadata(context, metadata) == []

@@ -6,13 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from marketplace_world import party, ride_world, stage, trip
 
 from partygraph import ConfigError, RecordsRejected, Toolkit, ValidationError
-from partygraph.storage.tables import core_tables
 from partygraph_marketplace import tables
 
 Factory = Callable[..., Toolkit]
@@ -211,24 +207,10 @@ def test_config_against_the_schema(make_toolkit: Callable[..., Toolkit]) -> None
     assert "did you mean 'zones'" in str(caught.value).lower()
 
 
-def _only_marketplace(item: Any, name: str | None, type_: str, *_: Any) -> bool:
-    table = name if type_ == "table" else getattr(getattr(item, "table", None), "name", "")
-    return str(table) == "marketplace_activity"
-
-
-def test_the_migration_matches_the_table_and_everything_is_declared(
-    marketplace: Factory,
-) -> None:
+def test_every_column_of_the_activity_table_is_declared(marketplace: Factory) -> None:
+    """(The migration's match with the table is the conformance suite's check.)"""
     toolkit = marketplace()
     assert "marketplace_0001" in toolkit.applied_migrations
-    metadata = sa.MetaData()
-    for table in [*core_tables(), *tables.metadata.sorted_tables]:
-        table.to_metadata(metadata)
-    with toolkit.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"include_object": _only_marketplace, "compare_type": True}
-        )
-        assert compare_metadata(context, metadata) == []
     declared = {
         d.field for owner, d in toolkit.data_declarations()
         if owner == "marketplace" and d.table == "marketplace_activity"
