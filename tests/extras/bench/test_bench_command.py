@@ -8,6 +8,7 @@ world holds what its seed says, and that erasure left nothing behind.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from rich.console import Console
 from partygraph.cli import cli
 from partygraph_bench.analytics import MEASUREMENTS
 from partygraph_bench.cli import readable_table
-from partygraph_bench.reads import KINDS
+from partygraph_bench.reads import KINDS, warm_file_cache
 from partygraph_bench.scales import SCALES
 from partygraph_bench.world import Plan
 
@@ -111,3 +112,12 @@ def test_an_unsupported_database_is_refused_with_exit_2_and_no_password(
     error = capsys.readouterr().err
     assert "--database" in error
     assert "s3cret" not in error
+
+
+def test_the_file_cache_is_warmed_by_reading_the_database_files(tmp_path: Path) -> None:
+    database = tmp_path / "world.db"
+    database.write_bytes(b"x" * 3_000_000)
+    assert warm_file_cache(f"sqlite:///{database}") == 3_000_000
+    (tmp_path / "world.db-wal").write_bytes(b"y" * 1000)
+    assert warm_file_cache(f"sqlite:///{database}") == 3_001_000
+    assert warm_file_cache("postgresql://bench@127.0.0.1/bench") == 0  # the server's buffers
