@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,8 @@ def test_four_processes_import_overlapping_keys_into_one_sqlite_file(
     record_cases("concurrency: 4 SQLite processes, imports", 4 * rounds, 4 * rounds)
 
 
-def test_eight_threads_write_the_same_parties(make_toolkit: Any) -> None:
-    toolkit: Toolkit = make_toolkit(enabled=["b2c"])
-    writers = [f"thread{number}" for number in range(8)]
-    rounds = BUDGET.writers
+def run_together(writers: list[str], rounds: int, write: Callable[[str, int], Any]) -> None:
+    """Each writer's *rounds* writes in a thread of its own, all started at once."""
     errors: list[BaseException] = []
     start = threading.Barrier(len(writers))
 
@@ -117,7 +116,7 @@ def test_eight_threads_write_the_same_parties(make_toolkit: Any) -> None:
         try:
             start.wait()
             for number in range(rounds):
-                toolkit.write(writes(writer, number))
+                write(writer, number)
         except BaseException as error:  # reported by the main thread
             errors.append(error)
 
@@ -127,6 +126,13 @@ def test_eight_threads_write_the_same_parties(make_toolkit: Any) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_eight_threads_write_the_same_parties(make_toolkit: Any) -> None:
+    toolkit: Toolkit = make_toolkit(enabled=["b2c"])
+    writers = [f"thread{number}" for number in range(8)]
+    rounds = BUDGET.writers
+    run_together(writers, rounds, lambda writer, number: toolkit.write(writes(writer, number)))
     check_outcome(toolkit, writers, rounds)
     backend = toolkit.engine.dialect.name
     record_cases(f"concurrency: 8 threads on {backend}", 8 * rounds, 8 * rounds)
@@ -145,23 +151,11 @@ def test_eight_threads_merge_attributes_into_one_relationship(make_toolkit: Any)
     )
     writers = [f"thread{number}" for number in range(8)]
     rounds = BUDGET.writers
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(writers))
 
-    def work(writer: str) -> None:
-        try:
-            start.wait()
-            for number in range(rounds):
-                toolkit.write([{"relationship": {**link, "attributes": {writer: number}}}])
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
+    def merge(writer: str, number: int) -> None:
+        toolkit.write([{"relationship": {**link, "attributes": {writer: number}}}])
 
-    threads = [threading.Thread(target=work, args=(writer,)) for writer in writers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_together(writers, rounds, merge)
     (found,) = toolkit.relationships("ann")
     assert found.relationship.attributes == dict.fromkeys(writers, rounds - 1)
     backend = toolkit.engine.dialect.name
