@@ -565,6 +565,8 @@ class Pipeline:
         self.hooks.before_write(batch, self.session)
         kept: list[Relationship] = self._settle(batch, batch.relationships)
         written: list[Relationship] = []
+        if self.dialect == "postgresql":
+            self._lock_anchors(kept)
         independent = self._independent(kept)
         pending: list[Relationship] = []
         for rel in kept:
@@ -659,6 +661,26 @@ class Pipeline:
     def _identity(rel: Relationship) -> tuple[Any, ...]:
         valid_from = to_storage(rel.valid_from) if rel.valid_from else MIN_TIME
         return (rel.type, int(rel.source), int(rel.target), rel.role or "", valid_from)
+
+    def _lock_anchors(self, rels: Sequence[Relationship]) -> None:
+        """Lock, in id order, the parties whose links a cardinality rule of *rels* counts.
+
+        Two writers adding a department's one manager at once would each count
+        no manager and both write one. With the department's row locked, the
+        second waits, then counts what the first committed. (PostgreSQL only:
+        SQLite's writers are serialised by ``BEGIN IMMEDIATE``.)
+        """
+        anchors = sorted(
+            {
+                key[2]
+                for rel in rels
+                for key in self._anchors(rel.type, rel.source, rel.target, rel.role, rel.primary)
+            }
+        )
+        for start in range(0, len(anchors), 500):
+            chunk = anchors[start : start + 500]
+            query = select(_party.c.id).where(_party.c.id.in_(chunk)).order_by(_party.c.id)
+            self.connection.execute(query.with_for_update()).all()
 
     def _anchors(
         self, type_name: str, source: Any, target: Any, role: str | None, primary: Any

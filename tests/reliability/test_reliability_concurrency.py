@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from reliability_support import BUDGET, record_cases
 
 import partygraph
-from partygraph import StorageError, Toolkit
+from partygraph import RecordsRejected, StorageError, Toolkit
 from partygraph.storage.retry import RetryPolicy, is_transient, run_with_retry
 from partygraph.storage.tables import interaction_table, party_table
 from plugins_for_tests import Basics
@@ -160,6 +160,34 @@ def test_eight_threads_merge_attributes_into_one_relationship(make_toolkit: Any)
     assert found.relationship.attributes == dict.fromkeys(writers, rounds - 1)
     backend = toolkit.engine.dialect.name
     record_cases(f"concurrency: 8 threads merging one link on {backend}", 8 * rounds, 8 * rounds)
+
+
+def test_eight_threads_adding_a_link_with_a_limit_of_one_leave_one(make_toolkit: Any) -> None:
+    """``manages`` allows one manager per department: of eight racing writers, one wins."""
+    toolkit: Toolkit = make_toolkit(plugins={"basics": Basics()})
+    writers = [f"manager{number}" for number in range(8)]
+    toolkit.write(
+        [
+            {"party": {"key": "dept", "kind": "department"}},
+            *({"party": {"key": key, "kind": "person"}} for key in writers),
+        ]
+    )
+    won: list[str] = []
+
+    def claim(writer: str, _number: int) -> None:
+        link = {"type": "manages", "source": writer, "target": "dept", "valid_from": "2026-01-01"}
+        try:
+            toolkit.write([{"relationship": link}])
+        except RecordsRejected:
+            return  # refused: the department has its manager
+        won.append(writer)
+
+    run_together(writers, 1, claim)
+    managers = [found for found in toolkit.relationships("dept") if found.current]
+    assert len(won) == 1
+    assert [found.relationship.source for found in managers] == [toolkit.party(won[0]).id]
+    backend = toolkit.engine.dialect.name
+    record_cases(f"concurrency: 8 threads racing for one manages link on {backend}", 8, 8)
 
 
 # -- the retry, shown deterministically -----------------------------------------------------------
