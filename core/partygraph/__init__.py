@@ -39,7 +39,7 @@ from partygraph.model import (
     converter,
 )
 from partygraph.plugins import PluginInfo
-from partygraph.reading import GraphReader
+from partygraph.reading import GraphReader, once_per_read
 from partygraph.segments import SegmentMetric, SegmentPredicate, SegmentResult, SegmentScope
 from partygraph.storage.migrations import MigrationSource
 from partygraph.toolkit import PartyView, RecordsRejected, Toolkit, check_config, open
@@ -110,5 +110,6 @@ __all__ = [
     "check_config",
     "converter",
     "hookimpl",
+    "once_per_read",
     "open",
 ]

@@ -8,9 +8,9 @@ current is computed from dates, never stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection
 
@@ -36,7 +36,7 @@ from partygraph.storage.tables import (
 from partygraph.times import MIN_TIME, from_storage, to_storage
 from partygraph.vocabulary import Vocabulary
 
-__all__ = ["GraphReader", "SqlGraph"]
+__all__ = ["GraphReader", "SqlGraph", "once_per_read"]
 
 Direction = Literal["outgoing", "incoming", "both"]
 
@@ -120,6 +120,26 @@ class GraphReader(Protocol):
         a reader is one look at the graph. None when the reader belongs to a write,
         whose data change as the write goes on: compute afresh then.
         """
+
+
+T = TypeVar("T")
+
+
+def once_per_read(graph: GraphReader, owner: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """What *compute* gives, computed once per read-only reader and kept in *owner*'s memo.
+
+    A view asks a plugin for a party's roles, metrics and section in turn: what
+    the first needed (a snapshot, a summary) serves the others. In a write's
+    reader (``graph.memo`` is None) it is computed at every call, since the
+    data change as the write goes on.
+    """
+    memo = graph.memo(owner)
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    found: T = memo[key]
+    return found
 
 
 RolesFn = Callable[[Party, datetime, "SqlGraph"], list[RoleAssignment]]

@@ -28,6 +28,7 @@ from partygraph import (
     WriteReport,
     WriteSession,
     hookimpl,
+    once_per_read,
 )
 from partygraph.schemas import load_schema
 from partygraph_b2b import tables
@@ -226,51 +227,45 @@ class B2BPlugin:
         if party.kind not in ("organization", "person"):
             return None
         memo = graph.memo("b2b")
-        key = ("snapshot", party.id, as_of)
-        if memo is not None and key in memo:
-            found: Snapshot = memo[key]
-            return found
-        if party.kind == "organization":
-            snapshot = load(
-                graph, self.settings, as_of, accounts=[party.id], gated=self._gated, memo=memo
-            )
-        else:
+        identity = party.id
+
+        def read() -> Snapshot:
+            if party.kind == "organization":
+                return load(
+                    graph, self.settings, as_of, accounts=[identity], gated=self._gated, memo=memo
+                )
             # A read-only reader fetches the party's relationships once for every
             # plugin: the person's committee roles come from there (most people sit
             # on no committee and cost nothing more).
             held = (
-                stakes_from_views(party.id, self.stake_views(party, as_of, graph))
+                stakes_from_views(identity, self.stake_views(party, as_of, graph))
                 if memo is not None
                 else None
             )
-            snapshot = load(
+            return load(
                 graph,
                 self.settings,
                 as_of,
-                persons=[party.id],
+                persons=[identity],
                 with_touches=True,
                 gated=self._gated,
                 stakes=held,
             )
-        if memo is not None:
-            memo[key] = snapshot
-        return snapshot
+
+        return once_per_read(graph, "b2b", ("snapshot", identity, as_of), read)
 
     def stake_views(
         self, party: Party, as_of: datetime, graph: GraphReader
     ) -> list[RelationshipView]:
         """The person's ``stakeholder_of`` links, ended ones included, once per read."""
-        memo = graph.memo("b2b")
-        key = ("stakes", party.id, as_of)
-        if memo is not None and key in memo:
-            found: list[RelationshipView] = memo[key]
-            return found
-        views = graph.relationships(
-            party, type="stakeholder_of", direction="outgoing", as_of=as_of, history=True
+        return once_per_read(
+            graph,
+            "b2b",
+            ("stakes", party.id, as_of),
+            lambda: graph.relationships(
+                party, type="stakeholder_of", direction="outgoing", as_of=as_of, history=True
+            ),
         )
-        if memo is not None:
-            memo[key] = views
-        return views
 
     @hookimpl
     def partygraph_roles(

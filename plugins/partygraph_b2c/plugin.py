@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from partygraph import (
     WriteBatch,
     WriteSession,
     hookimpl,
+    once_per_read,
 )
 from partygraph.reading import party_from_row
 from partygraph.schemas import load_schema
@@ -165,21 +166,11 @@ class B2CPlugin:
 
     # -- reading -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _memo(graph: GraphReader, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """What *compute* gives, once per read-only reader (a view asks for roles, metrics
-        and a section of the same party); computed each time in a write's reader."""
-        store = graph.memo("b2c")
-        if store is None:
-            return compute()
-        if key not in store:
-            store[key] = compute()
-        return store[key]
-
     def _history(self, graph: GraphReader, party: Party, as_of: datetime) -> History:
         assert party.id is not None
-        found: History = self._memo(
+        found = once_per_read(
             graph,
+            "b2c",
             ("history", party.id, as_of),
             lambda: load_history(graph.connection, self.settings, party, as_of),
         )
@@ -206,10 +197,7 @@ class B2CPlugin:
 
     def _rfm_of(self, graph: GraphReader, history: History) -> tuple[int, int, int] | None:
         key = ("rfm", history.party.id, history.as_of)
-        found: tuple[int, int, int] | None = self._memo(
-            graph, key, lambda: self._score(graph, history)
-        )
-        return found
+        return once_per_read(graph, "b2c", key, lambda: self._score(graph, history))
 
     def _score(self, graph: GraphReader, history: History) -> tuple[int, int, int] | None:
         party = history.party
@@ -234,10 +222,7 @@ class B2CPlugin:
         The first read on a database that never stored one pays for one population
         pass; a write's reader does not (it cannot start a transaction of its own).
         """
-        found: analytics.RfmScale | None = self._memo(
-            graph, ("rfm_scale",), lambda: self._stored_scale(graph)
-        )
-        return found
+        return once_per_read(graph, "b2c", ("rfm_scale",), lambda: self._stored_scale(graph))
 
     def _stored_scale(self, graph: GraphReader) -> analytics.RfmScale | None:
         scale = load_scale(graph.connection, self.settings.analytics_purpose)
@@ -264,10 +249,9 @@ class B2CPlugin:
     ) -> tuple[list[dict[str, Any]] | None, str | None]:
         """The party's top categories, or why they are withheld."""
         key = ("categories", history.party.id, history.as_of, limit)
-        found: tuple[list[dict[str, Any]] | None, str | None] = self._memo(
-            graph, key, lambda: self._work_out_categories(graph, history, limit)
+        return once_per_read(
+            graph, "b2c", key, lambda: self._work_out_categories(graph, history, limit)
         )
-        return found
 
     def _work_out_categories(
         self, graph: GraphReader, history: History, limit: int | None

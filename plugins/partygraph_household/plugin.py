@@ -22,6 +22,7 @@ from partygraph import (
     WriteBatch,
     WriteSession,
     hookimpl,
+    once_per_read,
 )
 from partygraph.schemas import load_schema
 from partygraph_household import vocabulary
@@ -172,16 +173,13 @@ class HouseholdPlugin:
         from partygraph_household.snapshot import snapshot_of
 
         assert household.id is not None
-        memo = graph.memo("household")
-        key = ("summary", household.id, at)
-        if memo is not None and key in memo:
-            found: dict[str, Any] = memo[key]
-            return found
-        snapshot = snapshot_of(graph, self.settings, household, at)
-        summary = summary_of(snapshot, household.id, deep=True)
-        if memo is not None:
-            memo[key] = summary
-        return summary
+        identity = household.id
+
+        def summarise() -> dict[str, Any]:
+            snapshot = snapshot_of(graph, self.settings, household, at)
+            return summary_of(snapshot, identity, deep=True)
+
+        return once_per_read(graph, "household", ("summary", identity, at), summarise)
 
     def _memberships(
         self, person: Party, at: datetime, graph: GraphReader

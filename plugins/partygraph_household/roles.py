@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from partygraph import GraphReader, Party, PartySummary, RelationshipView, RoleAssignment
+from partygraph import (
+    GraphReader,
+    Party,
+    PartySummary,
+    RelationshipView,
+    RoleAssignment,
+    once_per_read,
+)
 from partygraph.times import to_storage
 from partygraph_household import prepared
 from partygraph_household.queries import MemberRow, birth_date_of
@@ -102,17 +109,14 @@ def memberships_of(graph: GraphReader, person: Party, at: datetime) -> list[Rela
     """The person's memberships that started by *at* (current or not), read once per reader
     for the roles and the section."""
     assert person.id is not None
-    memo = graph.memo("household")
-    key = ("memberships_of", person.id, at)
-    if memo is not None and key in memo:
-        found: list[RelationshipView] = memo[key]
-        return found
-    found = graph.relationships(
-        person, type=MEMBER_OF, direction="outgoing", as_of=at, history=True
+    return once_per_read(
+        graph,
+        "household",
+        ("memberships_of", person.id, at),
+        lambda: graph.relationships(
+            person, type=MEMBER_OF, direction="outgoing", as_of=at, history=True
+        ),
     )
-    if memo is not None:
-        memo[key] = found
-    return found
 
 
 def _influencer(

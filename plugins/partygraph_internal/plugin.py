@@ -24,6 +24,7 @@ from partygraph import (
     WriteBatch,
     WriteSession,
     hookimpl,
+    once_per_read,
 )
 from partygraph.schemas import load_schema
 from partygraph.times import MIN_TIME, from_storage, isoformat, to_storage
@@ -172,23 +173,18 @@ class InternalPlugin:
         Scoped to the department (its requests, hand-offs and employees only)
         and computed once per read for its metrics and its view section.
         """
-        memo = graph.memo("internal")
-        key = ("department", department, as_of)
-        if memo is not None and key in memo:
-            found: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
-            found = memo[key]
-            return found
-        period = self._window(as_of)
-        connection = graph.connection
-        known = self.known_names(graph)
-        figures = (
-            analytics.service_levels(connection, period, [department], known),
-            analytics.handoffs(connection, period, [department], known),
-            analytics.adoption(graph, self.settings, period, [department], known),
-        )
-        if memo is not None:
-            memo[key] = figures
-        return figures
+
+        def compute() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+            period = self._window(as_of)
+            connection = graph.connection
+            known = self.known_names(graph)
+            return (
+                analytics.service_levels(connection, period, [department], known),
+                analytics.handoffs(connection, period, [department], known),
+                analytics.adoption(graph, self.settings, period, [department], known),
+            )
+
+        return once_per_read(graph, "internal", ("department", department, as_of), compute)
 
     def known_names(self, graph: GraphReader) -> dict[int, Named]:
         """Names of parties this read already fetched (a fresh dict in a write's reader)."""
@@ -206,24 +202,22 @@ class InternalPlugin:
         statement answers both.
         """
         assert party.id is not None
-        memo = graph.memo("internal")
-        key = ("activity", party.id, as_of)
-        if memo is not None and key in memo:
-            return memo[key]
-        at = to_storage(as_of)
-        window = self.settings.activity_window_days
-        since, until = self._window(as_of).stored
-        params = {
-            "party": party.id,
-            "at": at,
-            "start": at - timedelta(days=window) if window is not None else MIN_TIME,
-            "since": since,
-            "until": until,
-        }
-        row = statements.person_activity().first(graph.connection, params)
-        if memo is not None:
-            memo[key] = row
-        return row
+        identity = party.id
+
+        def read() -> Any:
+            at = to_storage(as_of)
+            window = self.settings.activity_window_days
+            since, until = self._window(as_of).stored
+            params = {
+                "party": identity,
+                "at": at,
+                "start": at - timedelta(days=window) if window is not None else MIN_TIME,
+                "since": since,
+                "until": until,
+            }
+            return statements.person_activity().first(graph.connection, params)
+
+        return once_per_read(graph, "internal", ("activity", identity, as_of), read)
 
     def _department_metrics(
         self, department: int, as_of: datetime, graph: GraphReader

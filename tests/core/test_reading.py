@@ -16,7 +16,10 @@ from partygraph import (
     PartySummary,
     RoleAssignment,
     Toolkit,
+    WriteBatch,
+    WriteSession,
     hookimpl,
+    once_per_read,
 )
 from plugins_for_tests import Basics, Gossip
 
@@ -336,3 +339,53 @@ def test_the_latest_interactions_are_the_first_of_the_whole_history(toolkit: Too
         assert toolkit.interactions("alice", limit=limit) == everything[:limit]
         purchases = toolkit.interactions("alice", type="purchase", limit=limit)
         assert purchases == everything[:limit]
+
+
+# -- once per read ---------------------------------------------------------------------
+
+
+class Counting:
+    """Works out one figure for its roles, metrics and section, through once_per_read."""
+
+    def __init__(self) -> None:
+        self.computed = 0
+
+    def _figure(self, graph: GraphReader, party: Party) -> str:
+        def compute() -> str:
+            self.computed += 1
+            return party.key.upper()
+
+        return once_per_read(graph, "counting", ("figure", party.id), compute)
+
+    @hookimpl
+    def partygraph_roles(self, party: Party, graph: GraphReader) -> list[RoleAssignment]:
+        return [RoleAssignment("counted", reason=self._figure(graph, party))]
+
+    @hookimpl
+    def partygraph_metrics(self, party: Party, graph: GraphReader) -> dict[str, Any]:
+        return {"figure": self._figure(graph, party)}
+
+    @hookimpl
+    def partygraph_view_section(self, party: Party, graph: GraphReader) -> dict[str, Any]:
+        return {"figure": self._figure(graph, party)}
+
+    @hookimpl
+    def partygraph_after_write(self, batch: WriteBatch, session: WriteSession) -> None:
+        for party in batch.parties:
+            self._figure(session.graph, party)
+            self._figure(session.graph, party)
+
+
+def test_once_per_read_computes_once_per_read_only_reader_and_each_time_in_a_write(
+    make_toolkit: Any,
+) -> None:
+    counting = Counting()
+    toolkit: Toolkit = make_toolkit(plugins={"counting": counting})
+    toolkit.upsert_party("alice", "person", "Alice")
+    assert counting.computed == 2  # a write's reader keeps nothing: its data change
+    view = toolkit.view("alice")
+    assert view.sections["counting"] == {"figure": "ALICE"}
+    assert view.metrics["counting"] == {"figure": "ALICE"}
+    assert counting.computed == 3  # roles, metrics and section shared one computation
+    toolkit.view("alice")
+    assert counting.computed == 4  # a new read computes afresh
