@@ -79,13 +79,9 @@ def _id(name: str) -> BindParameter[Any]:
     return bindparam(name, type_=Integer())
 
 
-def judgement(until: ColumnElement[Any], columns: Any = None) -> dict[str, ColumnElement[Any]]:
-    """SQL flags of a request judged at *until*: met, breached, open, overdue, resolved.
-
-    *columns*: where the request's ``resolved_at`` and ``due_at`` come from
-    (``internal_request`` itself, or a subquery of its rows).
-    """
-    c = _r.c if columns is None else columns
+def judgement(until: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+    """SQL flags of a request judged at *until*: met, breached, open, overdue, resolved."""
+    c = _r.c
     resolved = and_(c.resolved_at.is_not(None), c.resolved_at <= until)
     return {
         "met": case((and_(resolved, c.resolved_at <= c.due_at), 1), else_=0),
@@ -152,22 +148,16 @@ def person_activity() -> Prepared:
 
 
 def _grouped(
-    source: Any,
     where: list[ColumnElement[bool]],
     keys: Mapping[str, ColumnElement[Any]],
     side: str | None = None,
-    columns: Any = None,
 ) -> Select[Any]:
-    """Requests in the window [start, at], grouped by *keys* and category, judged at ``at``.
-
-    *columns*: the request columns to read (``internal_request``'s, or those of
-    a subquery that already applied the window).
-    """
+    """Requests in the window [start, at], grouped by *keys* and category, judged at ``at``."""
     at, start = _time("at"), _time("start")
-    c = _r.c if columns is None else columns
-    flags = judgement(at, c)
+    c = _r.c
+    flags = judgement(at)
     tag: list[Any] = [literal(side).label("side")] if side is not None else []
-    window = [] if columns is not None else [c.opened_at <= at, c.opened_at >= start]
+    window = [c.opened_at <= at, c.opened_at >= start]
     return (
         select(
             *tag,
@@ -182,7 +172,6 @@ def _grouped(
             func.sum(flags["breached"]).label("breached"),
             func.sum(flags["open"]).label("open"),
         )
-        .select_from(source)
         .where(*where, *window)
         .group_by(*keys.values(), c.category)
     )
@@ -198,13 +187,11 @@ def person_requests() -> Prepared:
     """
     party = _id("party")
     asked = _grouped(
-        _r,
         [_r.c.requester_id == party],
         {"provider_id": _r.c.provider_id, "other_id": _r.c.assignee_id},
         "asked",
     )
     handled = _grouped(
-        _r,
         [_r.c.assignee_id == party],
         {"provider_id": _r.c.provider_id, "other_id": _r.c.requester_id},
         "handled",
@@ -222,10 +209,8 @@ def request_groups(side: str) -> Prepared:
     """
     party = _id("party")
     if side == "asked":
-        return Prepared(
-            _grouped(_r, [_r.c.customer_id == party], {"provider_id": _r.c.provider_id})
-        )
-    return Prepared(_grouped(_r, [_r.c.provider_id == party], {"cust": _r.c.customer_id}))
+        return Prepared(_grouped([_r.c.customer_id == party], {"provider_id": _r.c.provider_id}))
+    return Prepared(_grouped([_r.c.provider_id == party], {"cust": _r.c.customer_id}))
 
 
 @functools.cache
